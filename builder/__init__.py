@@ -1,0 +1,1 @@
+"""sikker.builder: demo data, snapshot writer and atomic publication."""

@@ -1,0 +1,1 @@
+"""sikker.core: records, the snapshot reader, filters and the IP core."""

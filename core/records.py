@@ -1,0 +1,165 @@
+"""Scored IP records: the columnar input of the builder and the stored form.
+
+The builder takes a :class:`RecordTable` (one numpy array per field, so ten
+million records never become ten million Python objects). Inside a snapshot,
+each record is stored under its row id as ``HEADER`` followed by four packed
+arrays (protocols, behaviors, primitives, report categories); see
+docs/snapshot-format.md.
+"""
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: Record header, little-endian. Field order matches HEADER_FIELDS.
+HEADER = struct.Struct("<16sBBBBBBBBB3xIIIIIIIII")
+HEADER_FIELDS = (
+    "ip16",
+    "score",
+    "raw_score",
+    "max_severity",
+    "benign_source",
+    "n_protocols",
+    "n_behaviors",
+    "n_primitives",
+    "n_categories",
+    "flags",
+    "country",
+    "asn",
+    "first_seen",
+    "last_seen",
+    "sessions",
+    "events",
+    "reports",
+    "reporters",
+    "last_reported",
+)
+#: Bytes per element of the packed arrays that follow the header.
+PROTOCOL_ITEM = struct.Struct("<BII")  # protocol id, sessions, events
+COUNTED_ITEM = struct.Struct("<HI")  # behavior/primitive id, count
+CATEGORY_ITEM = struct.Struct("<BI")  # report category id (1-16), count
+
+
+@dataclass
+class Ragged:
+    """A ragged column: entries of record i are ``[offsets[i]:offsets[i+1]]``."""
+
+    offsets: np.ndarray  # int64, length N + 1
+    ids: np.ndarray
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, n: int, id_dtype: str, value_names: tuple[str, ...]) -> "Ragged":
+        """Return a column with no entries for ``n`` records."""
+        return cls(
+            np.zeros(n + 1, np.int64),
+            np.zeros(0, id_dtype),
+            {name: np.zeros(0, np.uint32) for name in value_names},
+        )
+
+    def lengths(self) -> np.ndarray:
+        """Return the number of entries of each record."""
+        return np.diff(self.offsets)
+
+    def take(self, order: np.ndarray) -> "Ragged":
+        """Return the column with records reordered by ``order``."""
+        lengths = self.lengths()[order]
+        offsets = np.zeros(len(order) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        starts = self.offsets[:-1][order]
+        # Index of every element in the old arrays, in the new record order.
+        index = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+        return Ragged(
+            offsets,
+            self.ids[index],
+            {name: col[index] for name, col in self.values.items()},
+        )
+
+
+@dataclass
+class RecordTable:
+    """Columnar scored records, one entry per distinct IP.
+
+    ``ip`` holds the 16-byte storage form (IPv4 as ``::ffff:a.b.c.d``), see
+    :func:`sikker.core.ipcore.to_ip16`. ``country`` holds ISO codes as ``S2``
+    bytes (``b""`` when unknown); ``asn`` 0 means unknown. Times are UTC epoch
+    seconds. ``benign_source`` is 0 or a 1-based index into ``benign_sources``.
+    """
+
+    ip: np.ndarray  # (N, 16) uint8
+    score: np.ndarray  # uint8, 0-100, after benign discounts
+    raw_score: np.ndarray  # uint8, 0-100, before discounts
+    country: np.ndarray  # S2
+    asn: np.ndarray  # uint32
+    first_seen: np.ndarray  # uint32
+    last_seen: np.ndarray  # uint32
+    sessions: np.ndarray  # uint32
+    events: np.ndarray  # uint32
+    reports: np.ndarray  # uint32
+    reporters: np.ndarray  # uint32
+    last_reported: np.ndarray  # uint32
+    benign_source: np.ndarray  # uint8
+    protocols: Ragged  # ids uint8; values sessions, events
+    behaviors: Ragged  # ids uint16 (catalog index); values count
+    primitives: Ragged  # ids uint16 (catalog index); values count
+    categories: Ragged  # ids uint8 (1-16); values count
+    asn_orgs: dict[int, str] = field(default_factory=dict)
+    catalog: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {"behaviors": [], "primitives": []}
+    )
+    benign_sources: list[dict[str, Any]] = field(default_factory=list)
+
+    SCALARS = (
+        "score",
+        "raw_score",
+        "country",
+        "asn",
+        "first_seen",
+        "last_seen",
+        "sessions",
+        "events",
+        "reports",
+        "reporters",
+        "last_reported",
+        "benign_source",
+    )
+    RAGGED = ("protocols", "behaviors", "primitives", "categories")
+
+    def __len__(self) -> int:
+        return len(self.ip)
+
+    def take(self, order: np.ndarray) -> "RecordTable":
+        """Return a table with records reordered (or subset) by ``order``."""
+        columns: dict[str, Any] = {"ip": self.ip[order]}
+        for name in self.SCALARS:
+            columns[name] = getattr(self, name)[order]
+        for name in self.RAGGED:
+            columns[name] = getattr(self, name).take(order)
+        return RecordTable(
+            **columns,
+            asn_orgs=self.asn_orgs,
+            catalog=self.catalog,
+            benign_sources=self.benign_sources,
+        )
+
+    def validate(self) -> None:
+        """Raise ValueError when columns disagree in length or range."""
+        n = len(self.ip)
+        if self.ip.shape != (n, 16) or self.ip.dtype != np.uint8:
+            raise ValueError("ip must be an (N, 16) uint8 array")
+        for name in self.SCALARS:
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"column {name} has {len(getattr(self, name))} rows, expected {n}")
+        for name in self.RAGGED:
+            col = getattr(self, name)
+            if len(col.offsets) != n + 1 or col.offsets[-1] != len(col.ids):
+                raise ValueError(f"ragged column {name} has inconsistent offsets")
+            if len(col.offsets) and col.lengths().max(initial=0) > 255:
+                raise ValueError(f"ragged column {name}: at most 255 entries per record")
+        if n and (self.score.max() > 100 or self.raw_score.max() > 100):
+            raise ValueError("scores must be within 0-100")
+        keys = self.ip.view("V16").ravel()
+        if len(np.unique(keys)) != n:
+            raise ValueError("ip column has duplicate addresses")

@@ -1,0 +1,1 @@
+"""Compiled twins of ``sikker.core`` modules; import them through core only."""

@@ -1,0 +1,1 @@
+"""sikker.server: the Falcon app that serves snapshots."""

@@ -1,0 +1,51 @@
+"""Typed errors raised by sikker.
+
+Every error is a :class:`SikkerError` and also subclasses the builtin that
+describes it, so callers may catch either. The compiled twins in
+``sikker.ext`` import these same classes.
+"""
+
+
+class SikkerError(Exception):
+    """Base class of every error sikker raises on purpose."""
+
+
+class InvalidAddressError(SikkerError, ValueError):
+    """Text is not a valid IPv4/IPv6 address or CIDR network."""
+
+    def __init__(self, text: object, reason: str = "not a valid IP address") -> None:
+        self.text = text
+        self.reason = reason
+        super().__init__(f"{text!r}: {reason}")
+
+
+class InvalidFilterError(SikkerError, ValueError):
+    """A blacklist or query filter has a bad value."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(f"{name}: {message}")
+
+
+class ConfigError(SikkerError, ValueError):
+    """A configuration file or environment override is invalid."""
+
+
+class SnapshotError(SikkerError, RuntimeError):
+    """A snapshot cannot be opened or used."""
+
+
+class NoSnapshotError(SnapshotError, FileNotFoundError):
+    """The data directory has no published snapshot yet."""
+
+
+class SnapshotCorruptError(SnapshotError):
+    """A snapshot file does not match its manifest or cannot be decoded."""
+
+
+class BuildError(SikkerError, RuntimeError):
+    """A snapshot build failed; the previously published snapshot is intact."""
+
+
+class ExtensionMissingError(SikkerError, ImportError):
+    """The compiled extension is required but not importable."""
