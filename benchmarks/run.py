@@ -26,15 +26,21 @@ def main(argv: list[str] | None = None) -> int:
     """Run the requested suites; return the process exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("suite", choices=(*SUITES, "all"))
-    parser.add_argument("--quick", action="store_true", help="small inputs, <60 s per suite")
-    parser.add_argument("--json", action="store_true", help="last line: JSON of all figures")
+    parser.add_argument(
+        "--quick", action="store_true", help="small inputs, <60 s per suite"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="last line: JSON of all figures"
+    )
     args = parser.parse_args(argv)
 
     def say(line: str) -> None:
         print(line, flush=True)
 
-    say(f"# sikker benchmarks on {platform.node()} ({platform.machine()}), "
-        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    say(
+        f"# sikker benchmarks on {platform.node()} ({platform.machine()}), "
+        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M:%S')}"
+    )
     figures: dict[str, float] = {}
     for name in SUITES if args.suite == "all" else (args.suite,):
         module = importlib.import_module(f"benchmarks.suites.{name}")

@@ -42,6 +42,15 @@ COUNTED_ITEM = struct.Struct("<HI")  # behavior/primitive id, count
 CATEGORY_ITEM = struct.Struct("<BI")  # report category id (1-16), count
 
 
+#: The first 12 bytes of an IPv4 address in 16-byte storage form.
+MAPPED_PREFIX = bytes(10) + b"\xff\xff"
+
+
+def is_ipv4(ip: np.ndarray) -> np.ndarray:
+    """Return a bool mask of the IPv4 rows of an (N, 16) storage-form array."""
+    return (ip[:, :12] == np.frombuffer(MAPPED_PREFIX, np.uint8)).all(axis=1)
+
+
 @dataclass
 class Ragged:
     """A ragged column: entries of record i are ``[offsets[i]:offsets[i+1]]``."""
@@ -151,15 +160,122 @@ class RecordTable:
             raise ValueError("ip must be an (N, 16) uint8 array")
         for name in self.SCALARS:
             if len(getattr(self, name)) != n:
-                raise ValueError(f"column {name} has {len(getattr(self, name))} rows, expected {n}")
+                raise ValueError(
+                    f"column {name} has {len(getattr(self, name))} rows, expected {n}"
+                )
         for name in self.RAGGED:
             col = getattr(self, name)
             if len(col.offsets) != n + 1 or col.offsets[-1] != len(col.ids):
                 raise ValueError(f"ragged column {name} has inconsistent offsets")
             if len(col.offsets) and col.lengths().max(initial=0) > 255:
-                raise ValueError(f"ragged column {name}: at most 255 entries per record")
+                raise ValueError(
+                    f"ragged column {name}: at most 255 entries per record"
+                )
         if n and (self.score.max() > 100 or self.raw_score.max() > 100):
             raise ValueError("scores must be within 0-100")
         keys = self.ip.view("V16").ravel()
         if len(np.unique(keys)) != n:
             raise ValueError("ip column has duplicate addresses")
+
+
+#: One row of ``summary.bin``: what a blacklist needs without touching LMDB.
+SUMMARY_DTYPE = np.dtype(
+    [
+        ("score", "u1"),
+        ("raw_score", "u1"),
+        ("max_severity", "u1"),
+        ("benign_source", "u1"),
+        ("country", "<u2"),  # index into the snapshot's country list
+        ("protocols", "<u2"),  # bit i set = activity on vocab.PROTOCOLS[i]
+        ("asn", "<u4"),
+        ("last_seen", "<u4"),
+        ("sessions", "<u4"),
+    ]
+)
+
+
+class Record:
+    """One decoded snapshot record; the packed arrays decode on first use."""
+
+    __slots__ = (
+        "_buf",
+        "asn",
+        "benign_source",
+        "country",
+        "events",
+        "first_seen",
+        "flags",
+        "ip16",
+        "last_reported",
+        "last_seen",
+        "max_severity",
+        "n_behaviors",
+        "n_categories",
+        "n_primitives",
+        "n_protocols",
+        "raw_score",
+        "reporters",
+        "reports",
+        "row",
+        "score",
+        "sessions",
+    )
+
+    def __init__(self, row: int, buf: bytes) -> None:
+        (
+            self.ip16,
+            self.score,
+            self.raw_score,
+            self.max_severity,
+            self.benign_source,
+            self.n_protocols,
+            self.n_behaviors,
+            self.n_primitives,
+            self.n_categories,
+            self.flags,
+            self.country,
+            self.asn,
+            self.first_seen,
+            self.last_seen,
+            self.sessions,
+            self.events,
+            self.reports,
+            self.reporters,
+            self.last_reported,
+        ) = HEADER.unpack_from(buf)
+        self.row = row
+        self._buf = buf
+
+    def _section(self, which: int) -> tuple[int, int]:
+        sizes = (
+            self.n_protocols * PROTOCOL_ITEM.size,
+            self.n_behaviors * COUNTED_ITEM.size,
+            self.n_primitives * COUNTED_ITEM.size,
+            self.n_categories * CATEGORY_ITEM.size,
+        )
+        start = HEADER.size + sum(sizes[:which])
+        return start, start + sizes[which]
+
+    def _items(self, which: int, item: struct.Struct) -> list[tuple[int, ...]]:
+        start, end = self._section(which)
+        return list(item.iter_unpack(self._buf[start:end]))
+
+    @property
+    def protocols(self) -> list[tuple[int, int, int]]:
+        """Return ``(protocol id, sessions, events)`` per protocol."""
+        return self._items(0, PROTOCOL_ITEM)  # type: ignore[return-value]
+
+    @property
+    def behaviors(self) -> list[tuple[int, int]]:
+        """Return ``(behavior index, count)`` per behavior."""
+        return self._items(1, COUNTED_ITEM)  # type: ignore[return-value]
+
+    @property
+    def primitives(self) -> list[tuple[int, int]]:
+        """Return ``(primitive index, count)`` per primitive."""
+        return self._items(2, COUNTED_ITEM)  # type: ignore[return-value]
+
+    @property
+    def categories(self) -> list[tuple[int, int]]:
+        """Return ``(category id 1-16, count)`` per report category."""
+        return self._items(3, CATEGORY_ITEM)  # type: ignore[return-value]

@@ -80,8 +80,10 @@ def severity_level(name: str, field: str = "minSeverity") -> int:
 @cache
 def countries() -> dict[str, str]:
     """Return ISO 3166-1 alpha-2 codes mapped to English short names."""
-    text = resources.files("sikker.core").joinpath("data/countries.tsv").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files("sikker.core")
+        .joinpath("data/countries.tsv")
+        .read_text(encoding="utf-8")
     )
     table = {}
     for line in text.splitlines():
@@ -95,5 +97,7 @@ def country_code(code: str, field: str = "onlyCountries") -> str:
     """Validate and upper-case an ISO 3166-1 alpha-2 country code."""
     key = code.strip().upper()
     if key not in countries():
-        raise InvalidFilterError(field, f"unknown country code {code!r} (ISO 3166-1 alpha-2)")
+        raise InvalidFilterError(
+            field, f"unknown country code {code!r} (ISO 3166-1 alpha-2)"
+        )
     return key

@@ -6,14 +6,15 @@ from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, settings
-
 from sikker.core.twins import truthy
 
 settings.register_profile("dev", max_examples=200)
 settings.register_profile(
     "ci", max_examples=1000, suppress_health_check=[HealthCheck.too_slow], deadline=None
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+)
 
 
 def twin(name: str, which: str) -> ModuleType:

@@ -1,0 +1,206 @@
+"""Vectorised encoding of a score-ordered RecordTable into stored records.
+
+Records are encoded in batches so that ten million of them never need
+per-record Python work beyond handing a slice to LMDB.
+"""
+
+from collections.abc import Iterator
+
+import numpy as np
+from sikker.core.records import (
+    CATEGORY_ITEM,
+    COUNTED_ITEM,
+    HEADER,
+    PROTOCOL_ITEM,
+    SUMMARY_DTYPE,
+    Ragged,
+    RecordTable,
+)
+
+HEADER_DTYPE = np.dtype(
+    [
+        ("ip16", "u1", (16,)),
+        ("score", "u1"),
+        ("raw_score", "u1"),
+        ("max_severity", "u1"),
+        ("benign_source", "u1"),
+        ("n_protocols", "u1"),
+        ("n_behaviors", "u1"),
+        ("n_primitives", "u1"),
+        ("n_categories", "u1"),
+        ("flags", "u1"),
+        ("pad", "V3"),
+        ("country", "<u4"),
+        ("asn", "<u4"),
+        ("first_seen", "<u4"),
+        ("last_seen", "<u4"),
+        ("sessions", "<u4"),
+        ("events", "<u4"),
+        ("reports", "<u4"),
+        ("reporters", "<u4"),
+        ("last_reported", "<u4"),
+    ]
+)
+assert HEADER_DTYPE.itemsize == HEADER.size
+
+_PROTOCOL_DTYPE = np.dtype([("id", "u1"), ("sessions", "<u4"), ("events", "<u4")])
+_COUNTED_DTYPE = np.dtype([("id", "<u2"), ("count", "<u4")])
+_CATEGORY_DTYPE = np.dtype([("id", "u1"), ("count", "<u4")])
+assert _PROTOCOL_DTYPE.itemsize == PROTOCOL_ITEM.size
+assert _COUNTED_DTYPE.itemsize == COUNTED_ITEM.size
+assert _CATEGORY_DTYPE.itemsize == CATEGORY_ITEM.size
+
+BATCH = 1 << 17
+
+
+def max_severity(table: RecordTable) -> np.ndarray:
+    """Return each record's highest behavior severity level (0 = none)."""
+    levels = {"low": 1, "medium": 2, "high": 3, "critical": 4}
+    per_behavior = np.array(
+        [levels[b["severity"]] for b in table.catalog["behaviors"]] or [0], np.uint8
+    )
+    result = np.zeros(len(table), np.uint8)
+    beh = table.behaviors
+    if len(beh.ids):
+        owner = np.repeat(np.arange(len(table)), beh.lengths())
+        np.maximum.at(result, owner, per_behavior[beh.ids])
+    return result
+
+
+def protocol_masks(table: RecordTable) -> np.ndarray:
+    """Return each record's protocol bit mask (bit i = protocol id i)."""
+    protos = table.protocols
+    masks = np.zeros(len(table), np.uint16)
+    if len(protos.ids):
+        owner = np.repeat(np.arange(len(table)), protos.lengths())
+        np.bitwise_or.at(
+            masks, owner, (1 << protos.ids.astype(np.uint16)).astype(np.uint16)
+        )
+    return masks
+
+
+def country_index(table: RecordTable) -> tuple[np.ndarray, list[str]]:
+    """Return (per-record index into the country list, the country list).
+
+    Index 0 is the unknown country ``""``.
+    """
+    codes, inverse = np.unique(table.country, return_inverse=True)
+    names = [c.decode("ascii") for c in codes]
+    if "" not in names:
+        names.insert(0, "")
+        inverse = inverse + 1
+    else:  # np.unique sorts b"" first
+        assert names[0] == ""
+    return inverse.astype(np.uint16), names
+
+
+def summary(
+    table: RecordTable, severity: np.ndarray, countries: np.ndarray
+) -> np.ndarray:
+    """Return the fixed-width summary column of every record."""
+    out = np.zeros(len(table), SUMMARY_DTYPE)
+    out["score"] = table.score
+    out["raw_score"] = table.raw_score
+    out["max_severity"] = severity
+    out["benign_source"] = table.benign_source
+    out["country"] = countries
+    out["protocols"] = protocol_masks(table)
+    out["asn"] = table.asn
+    out["last_seen"] = table.last_seen
+    out["sessions"] = table.sessions
+    return out
+
+
+def _headers(
+    table: RecordTable, s: int, e: int, severity: np.ndarray, countries: np.ndarray
+) -> np.ndarray:
+    hdr = np.zeros(e - s, HEADER_DTYPE)
+    hdr["ip16"] = table.ip[s:e]
+    for name in (
+        "score",
+        "raw_score",
+        "benign_source",
+        "asn",
+        "first_seen",
+        "last_seen",
+        "sessions",
+        "events",
+        "reports",
+        "reporters",
+        "last_reported",
+    ):
+        hdr[name] = getattr(table, name)[s:e]
+    hdr["max_severity"] = severity[s:e]
+    hdr["country"] = countries[s:e]
+    for field, col in (
+        ("n_protocols", table.protocols),
+        ("n_behaviors", table.behaviors),
+        ("n_primitives", table.primitives),
+        ("n_categories", table.categories),
+    ):
+        hdr[field] = col.lengths()[s:e]
+    return hdr
+
+
+def _items(
+    col: Ragged, dtype: np.dtype, s: int, e: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (packed item bytes, per-record item counts) of records s..e."""
+    a, b = col.offsets[s], col.offsets[e]
+    items = np.zeros(b - a, dtype)
+    names = dtype.names or ()
+    items["id"] = col.ids[a:b]
+    for name in names[1:]:
+        items[name] = col.values[name][a:b]
+    return items.view(np.uint8).reshape(-1, dtype.itemsize), np.diff(
+        col.offsets[s : e + 1]
+    )
+
+
+def _scatter(
+    buf: np.ndarray, starts: np.ndarray, counts: np.ndarray, items: np.ndarray
+) -> None:
+    """Write each record's items contiguously from its start offset."""
+    if not len(items):
+        return
+    width = items.shape[1]
+    owner_start = np.repeat(starts, counts)
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    position = owner_start + (np.arange(len(items)) - first) * width
+    buf[(position[:, None] + np.arange(width)).ravel()] = items.ravel()
+
+
+def encode_batches(
+    table: RecordTable, severity: np.ndarray, countries: np.ndarray, batch: int = BATCH
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Yield ``(first row, record bytes, record offsets)`` per batch of rows.
+
+    Row ``first + i`` is encoded as ``bytes[offsets[i]:offsets[i + 1]]``.
+    """
+    parts = (
+        (table.protocols, _PROTOCOL_DTYPE),
+        (table.behaviors, _COUNTED_DTYPE),
+        (table.primitives, _COUNTED_DTYPE),
+        (table.categories, _CATEGORY_DTYPE),
+    )
+    for s in range(0, len(table), batch):
+        e = min(s + batch, len(table))
+        packed = [_items(col, dtype, s, e) for col, dtype in parts]
+        lengths = np.full(e - s, HEADER.size, np.int64)
+        for items, counts in packed:
+            lengths += counts * items.shape[1]
+        offsets = np.zeros(e - s + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        buf = np.empty(offsets[-1], np.uint8)
+        hdr = (
+            _headers(table, s, e, severity, countries)
+            .view(np.uint8)
+            .reshape(-1, HEADER.size)
+        )
+        _scatter(buf, offsets[:-1], np.ones(e - s, np.int64), hdr)
+        cursor = offsets[:-1] + HEADER.size
+        for items, counts in packed:
+            if len(items):
+                _scatter(buf, cursor, counts, items)
+                cursor = cursor + counts * items.shape[1]
+        yield s, buf, offsets

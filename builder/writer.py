@@ -1,0 +1,200 @@
+"""Compile a RecordTable into the files of one snapshot directory.
+
+The directory is private to the builder until it is published (see
+:mod:`sikker.builder.publish`), so files are written without per-write syncs
+and synced once at the end. docs/snapshot-format.md describes every file.
+"""
+
+import os
+import time
+from pathlib import Path
+
+import lmdb
+import numpy as np
+import orjson
+import pyroaring
+from sikker.builder import bitmaps, encode
+from sikker.builder.progress import NullProgress, Progress
+from sikker.core.layout import IPS_FILE, LMDB_DIR, MANIFEST, SUMMARY_FILE
+from sikker.core.manifest import Manifest, file_digest
+from sikker.core.records import RecordTable, is_ipv4
+from sikker.core.snapshot_tables import ROW_KEY, TABLES, row_key
+
+_TIE_BREAK = ">u8"
+
+
+def score_order(table: RecordTable) -> np.ndarray:
+    """Return the row order: score desc, then last seen desc, then address."""
+    ip = table.ip.view(_TIE_BREAK)  # (N, 2) big-endian halves sort like the address
+    return np.lexsort(
+        (
+            ip[:, 1],
+            ip[:, 0],
+            -table.last_seen.astype(np.int64),
+            -table.score.astype(np.int16),
+        )
+    )
+
+
+def score_rows(scores: np.ndarray) -> list[int]:
+    """Return ``r[s]`` = how many rows have score >= s, for s in 0..100."""
+    counts = np.bincount(scores, minlength=101)[:101]
+    return np.cumsum(counts[::-1])[::-1].tolist()
+
+
+def _map_size(table: RecordTable) -> int:
+    # A sparse reservation on 64-bit: generous costs nothing, too small fails.
+    return (256 << 20) + len(table) * 1024
+
+
+def write_snapshot(
+    table: RecordTable,
+    directory: Path,
+    sequence: int,
+    progress: Progress | None = None,
+) -> Manifest:
+    """Write ``table`` as snapshot ``sequence`` into the new ``directory``."""
+    progress = progress or NullProgress()
+    table.validate()
+    directory.mkdir(parents=True)
+    n = len(table)
+
+    progress.stage("ordering", n)
+    table = table.take(score_order(table))
+    severity = encode.max_severity(table)
+    country_ix, countries = encode.country_index(table)
+    progress.finish()
+
+    env = lmdb.open(
+        str(directory / LMDB_DIR),
+        map_size=_map_size(table),
+        max_dbs=len(TABLES),
+        sync=False,
+        metasync=False,
+        meminit=False,
+    )
+    try:
+        dbs = {name: env.open_db(name, integerkey=(name == ROW_KEY)) for name in TABLES}
+        _write_records(env, dbs, table, severity, country_ix, progress)
+        _write_ip_index(env, dbs, table, progress)
+        bitmap_index = _write_bitmaps(
+            env, dbs, table, severity, countries, country_ix, progress
+        )
+        with env.begin(write=True, db=dbs[b"meta"]) as txn:
+            meta = {
+                "countries": countries,
+                "asn_orgs": {str(k): v for k, v in table.asn_orgs.items()},
+                "catalog": table.catalog,
+                "benign_sources": table.benign_sources,
+                "bitmaps": bitmap_index,
+            }
+            for key, value in meta.items():
+                txn.put(key.encode(), orjson.dumps(value))
+        env.sync(True)
+    finally:
+        env.close()
+    (directory / LMDB_DIR / "lock.mdb").unlink(missing_ok=True)
+
+    progress.stage("columns", n)
+    _write_file(directory / IPS_FILE, np.ascontiguousarray(table.ip).tobytes())
+    _write_file(
+        directory / SUMMARY_FILE, encode.summary(table, severity, country_ix).tobytes()
+    )
+    progress.finish()
+
+    v4 = int(is_ipv4(table.ip).sum())
+    manifest = Manifest(
+        sequence=sequence,
+        created_at=int(time.time()),
+        counts={"ips": n, "ipv4": v4, "ipv6": n - v4},
+        score_rows=score_rows(table.score),
+        engine={
+            "lmdb": ".".join(map(str, lmdb.version())),
+            "py-lmdb": lmdb.__version__,
+            "pyroaring": pyroaring.__version__,
+        },
+    )
+    progress.stage("checksums", None)
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            manifest.files[str(path.relative_to(directory))] = file_digest(path)
+    _write_file(directory / MANIFEST, manifest.to_json())
+    progress.finish()
+    return manifest
+
+
+def _write_records(
+    env: lmdb.Environment,
+    dbs: dict,
+    table: RecordTable,
+    severity: np.ndarray,
+    country_ix: np.ndarray,
+    progress: Progress,
+) -> None:
+    progress.stage("records", len(table))
+    with env.begin(write=True) as txn:
+        cursor = txn.cursor(dbs[ROW_KEY])
+        for first, buf, offsets in encode.encode_batches(table, severity, country_ix):
+            view = buf.data
+            bounds = offsets.tolist()
+            count = len(bounds) - 1
+            cursor.putmulti(
+                (
+                    (row_key(first + i), view[bounds[i] : bounds[i + 1]])
+                    for i in range(count)
+                ),
+                append=True,
+            )
+            progress.advance(count)
+    progress.finish()
+
+
+def _write_ip_index(
+    env: lmdb.Environment, dbs: dict, table: RecordTable, progress: Progress
+) -> None:
+    progress.stage("ip index", len(table))
+    halves = table.ip.view(_TIE_BREAK)
+    order = np.lexsort((halves[:, 1], halves[:, 0]))
+    keys = np.ascontiguousarray(table.ip[order]).tobytes()
+    rows = order.astype("<u4").tobytes()
+    step = 1 << 18
+    with env.begin(write=True) as txn:
+        cursor = txn.cursor(dbs[b"ip"])
+        for s in range(0, len(order), step):
+            e = min(s + step, len(order))
+            cursor.putmulti(
+                (
+                    (keys[i * 16 : i * 16 + 16], rows[i * 4 : i * 4 + 4])
+                    for i in range(s, e)
+                ),
+                append=True,
+            )
+            progress.advance(e - s)
+    progress.finish()
+
+
+def _write_bitmaps(
+    env: lmdb.Environment,
+    dbs: dict,
+    table: RecordTable,
+    severity: np.ndarray,
+    countries: list[str],
+    country_ix: np.ndarray,
+    progress: Progress,
+) -> dict[str, int]:
+    progress.stage("bitmaps", None)
+    index: dict[str, int] = {}
+    with env.begin(write=True, db=dbs[b"bitmaps"]) as txn:
+        for name, bm in bitmaps.build_bitmaps(table, severity, countries, country_ix):
+            txn.put(name.encode(), bm.serialize())
+            index[name] = len(bm)
+            progress.advance(1)
+    progress.finish()
+    return index
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())

@@ -1,0 +1,277 @@
+"""Read one published snapshot: lookups, block lookups and blacklists.
+
+A :class:`Snapshot` is immutable and safe to share between threads. Open it
+in the process that uses it (after fork, never before): LMDB environments
+must not cross a fork. Snapshots are opened without LMDB's lock file because
+nothing ever writes them again (the builder makes them read-only).
+"""
+
+import mmap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import lmdb
+import numpy as np
+import orjson
+from pyroaring import BitMap, FrozenBitMap
+from sikker.core import ipcore
+from sikker.core.filters import BlacklistQuery
+from sikker.core.layout import IPS_FILE, LMDB_DIR, SUMMARY_FILE
+from sikker.core.manifest import Manifest
+from sikker.core.records import SUMMARY_DTYPE, Record
+from sikker.core.snapshot_tables import (
+    BITMAPS,
+    IP,
+    META,
+    ROW_KEY,
+    TABLES,
+    row_key,
+    row_value,
+)
+from sikker.core.vocab import PROTOCOLS, SEVERITIES
+
+from sikker.errors import InvalidAddressError, SnapshotCorruptError
+
+#: Widest networks ``lookup_block`` accepts (2^16 IPv4, 2^16 /64s... of IPv6).
+MAX_BLOCK_PREFIX = {4: 16, 6: 48}
+_ALL_ROWS = 1 << 32
+RENDER_CHUNK = 1 << 16
+
+
+class Snapshot:
+    """One immutable snapshot directory, opened read-only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.manifest = Manifest.load(self.path)
+        try:
+            self._env = lmdb.open(
+                str(self.path / LMDB_DIR),
+                readonly=True,
+                lock=False,
+                max_dbs=len(TABLES),
+                max_spare_txns=0,
+            )
+            self._dbs = {
+                name: self._env.open_db(
+                    name, create=False, integerkey=(name == ROW_KEY)
+                )
+                for name in TABLES
+            }
+        except lmdb.Error as ex:
+            raise SnapshotCorruptError(
+                f"{self.path}: cannot open LMDB tables: {ex}"
+            ) from ex
+        self._ip_db = self._dbs[IP]
+        self._row_db = self._dbs[ROW_KEY]
+        self._ips = _map_file(self.path / IPS_FILE, 16 * self.count)
+        self._summary_map = _map_file(
+            self.path / SUMMARY_FILE, SUMMARY_DTYPE.itemsize * self.count
+        )
+        self.summary = (
+            np.frombuffer(self._summary_map, SUMMARY_DTYPE, self.count)
+            if self.count
+            else np.zeros(0, SUMMARY_DTYPE)
+        )
+        meta = self._load_meta()
+        self.countries: list[str] = meta["countries"]
+        self.asn_orgs: dict[str, str] = meta["asn_orgs"]
+        self.catalog: dict[str, list[dict[str, Any]]] = meta["catalog"]
+        self.benign_sources: list[dict[str, Any]] = meta["benign_sources"]
+        self.bitmap_sizes: dict[str, int] = meta["bitmaps"]
+        self._bitmaps: dict[str, FrozenBitMap] = {}
+        self._bitmap_lock = threading.Lock()
+
+    @property
+    def sequence(self) -> int:
+        """Return the snapshot's sequence number."""
+        return self.manifest.sequence
+
+    @property
+    def count(self) -> int:
+        """Return the number of IPs in the snapshot."""
+        return self.manifest.counts["ips"]
+
+    def close(self) -> None:
+        """Release the LMDB environment and the mapped columns."""
+        self._env.close()
+
+    def __enter__(self) -> "Snapshot":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- lookups ----------------------------------------------------------
+
+    def lookup(self, ip: str) -> Record | None:
+        """Return the record of an IP address, or None if it is not listed.
+
+        Raises:
+            InvalidAddressError: ``ip`` is not an IPv4/IPv6 address.
+        """
+        key = ipcore.to_ip16(ip)
+        with self._env.begin() as txn:
+            row = txn.get(key, db=self._ip_db)
+            if row is None:
+                return None
+            number = row_value(row)
+            return self._record(txn, number)
+
+    def record(self, row: int) -> Record:
+        """Return the record stored at ``row``."""
+        if not 0 <= row < self.count:
+            raise IndexError(f"row {row} is not in snapshot {self.sequence}")
+        with self._env.begin() as txn:
+            return self._record(txn, row)
+
+    def _record(self, txn: lmdb.Transaction, row: int) -> Record:
+        buf = txn.get(row_key(row), db=self._row_db)
+        if buf is None:
+            raise SnapshotCorruptError(f"{self.path}: row {row} has no record")
+        return Record(row, buf)
+
+    def lookup_block(self, cidr: str, strict: bool = False) -> list[Record]:
+        """Return the records of every listed IP inside a CIDR network.
+
+        Raises:
+            InvalidAddressError: ``cidr`` is not a network, or is wider than
+                ``MAX_BLOCK_PREFIX`` allows.
+        """
+        version, network, prefix = ipcore.parse_cidr(cidr, strict)
+        if prefix < MAX_BLOCK_PREFIX[version]:
+            raise InvalidAddressError(
+                cidr,
+                f"networks wider than /{MAX_BLOCK_PREFIX[version]} are not accepted",
+            )
+        bits = 32 if version == 4 else 128
+        first, last = network, network | ((1 << (bits - prefix)) - 1)
+        start = ipcore.to_ip16(ipcore.format_ip(version, first))
+        stop = ipcore.to_ip16(ipcore.format_ip(version, last))
+        records = []
+        with self._env.begin() as txn:
+            cursor = txn.cursor(db=self._ip_db)
+            if cursor.set_range(start):
+                for key, value in cursor:
+                    if key > stop:
+                        break
+                    number = row_value(value)
+                    records.append(
+                        self._record(txn, number)
+                    )
+        return records
+
+    # -- blacklists -------------------------------------------------------
+
+    def bitmap(self, name: str) -> FrozenBitMap:
+        """Return the bitmap ``name`` (e.g. ``country:CN``); empty if absent."""
+        bm = self._bitmaps.get(name)
+        if bm is None:
+            with self._bitmap_lock:
+                bm = self._bitmaps.get(name)
+                if bm is None:
+                    bm = self._load_bitmap(name)
+                    self._bitmaps[name] = bm
+        return bm
+
+    def rows_at_least(self, score: int) -> int:
+        """Return how many rows have a confidence of ``score`` or more."""
+        return self.manifest.score_rows[score]
+
+    def blacklist(self, query: BlacklistQuery) -> "np.ndarray":
+        """Return the row ids matching ``query``, best first, at most ``limit``.
+
+        Rows are ordered by confidence, then recency, so "confidence >= X" is
+        the row range ``[0, rows_at_least(X))``. Positive filters are
+        intersected smallest first, starting from the range cut.
+        """
+        end = self.rows_at_least(query.score_minimum)
+        positive = list(self._positive(query))
+        if not positive:
+            result = BitMap(range(0, end)) if end else BitMap()
+        else:
+            positive.sort(key=len)
+            result = BitMap(positive[0])
+            result.remove_range(end, _ALL_ROWS)
+            for bm in positive[1:]:
+                if not result:
+                    break
+                result.intersection_update(bm)
+        for name in self._negative(query):
+            if not result:
+                break
+            result.difference_update(self.bitmap(name))
+        if len(result) > query.limit:
+            result.remove_range(result[query.limit - 1] + 1, _ALL_ROWS)
+        return np.frombuffer(result.to_array(), np.uint32)
+
+    def render_plaintext(
+        self, rows: np.ndarray, prefix: bytes = b"", suffix: bytes = b"\n"
+    ) -> Iterator[bytes]:
+        """Yield the addresses of ``rows`` as text lines, in chunks."""
+        for start in range(0, len(rows), RENDER_CHUNK):
+            yield ipcore.render_ips(
+                self._ips, rows[start : start + RENDER_CHUNK], prefix, suffix
+            )
+
+    def ip_text(self, row: int) -> str:
+        """Return the address stored at ``row`` as text."""
+        return ipcore.from_ip16(bytes(self._ips[row * 16 : row * 16 + 16]))
+
+    def _positive(self, query: BlacklistQuery) -> Iterator[BitMap | FrozenBitMap]:
+        groups = [
+            [f"country:{c}" for c in query.only_countries],
+            [f"asn:{a}" for a in query.only_asn],
+            [f"protocol:{PROTOCOLS[p]}" for p in query.protocols],
+            [f"severity:{s}" for s in SEVERITIES[max(query.min_severity, 1) - 1 :]]
+            if query.min_severity
+            else [],
+            [f"version:{query.ip_version}"] if query.ip_version else [],
+        ]
+        for names in groups:
+            if len(names) == 1:
+                yield self.bitmap(names[0])
+            elif names:
+                yield BitMap.union(*(self.bitmap(n) for n in names))
+
+    def _negative(self, query: BlacklistQuery) -> list[str]:
+        return [f"country:{c}" for c in query.except_countries] + [
+            f"asn:{a}" for a in query.except_asn
+        ]
+
+    def _load_bitmap(self, name: str) -> FrozenBitMap:
+        with self._env.begin(db=self._dbs[BITMAPS], buffers=False) as txn:
+            data = txn.get(name.encode())
+        if data is None:
+            return FrozenBitMap()
+        try:
+            return FrozenBitMap.deserialize(data)
+        except ValueError as ex:
+            raise SnapshotCorruptError(
+                f"{self.path}: bitmap {name!r} is invalid: {ex}"
+            ) from ex
+
+    def _load_meta(self) -> dict[str, Any]:
+        with self._env.begin(db=self._dbs[META]) as txn:
+            try:
+                return {
+                    key.decode(): orjson.loads(value) for key, value in txn.cursor()
+                }
+            except orjson.JSONDecodeError as ex:
+                raise SnapshotCorruptError(f"{self.path}: bad metadata: {ex}") from ex
+
+
+def _map_file(path: Path, size: int) -> "mmap.mmap | bytes":
+    """Map a column file read-only after checking its size."""
+    try:
+        actual = path.stat().st_size
+    except OSError as ex:
+        raise SnapshotCorruptError(f"{path}: {ex}") from ex
+    if actual != size:
+        raise SnapshotCorruptError(f"{path} is {actual} bytes, expected {size}")
+    if size == 0:
+        return b""
+    with open(path, "rb") as fh:
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)

@@ -1,0 +1,43 @@
+"""The Falcon application: ``create_app`` (injected) and ``get_app`` (env).
+
+gunicorn loads ``sikker.server.app:get_app()``. Neither function opens a
+snapshot: LMDB must be opened in each worker after fork, so the store opens
+lazily on the first request (the gunicorn config warms it up per worker).
+"""
+
+import falcon
+from sikker.core.config import Config, load_config
+from sikker.core.store import SnapshotStore
+from sikker.server import errors
+from sikker.server.media import json_handlers
+from sikker.server.resources.blacklist import BlacklistResource
+from sikker.server.resources.check import CheckResource
+from sikker.server.resources.health import HealthResource
+
+
+class SikkerApp(falcon.App):
+    """A Falcon app that also carries its snapshot store and settings."""
+
+    store: SnapshotStore
+    config: Config
+
+
+def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
+    """Return the WSGI app serving ``store`` (default: config.data_dir)."""
+    store = store or SnapshotStore(config.data_path, config.snapshot_check_interval)
+    app = SikkerApp()
+    app.store = store
+    app.config = config
+    app.req_options.strip_url_path_trailing_slash = True
+    app.resp_options.media_handlers.update(json_handlers())
+    app.req_options.media_handlers.update(json_handlers())
+    errors.install(app)
+    app.add_route("/v1/key/check/{ip}", CheckResource(store))
+    app.add_route("/v1/key/blacklist", BlacklistResource(store, config))
+    app.add_route("/healthz", HealthResource(store))
+    return app
+
+
+def get_app() -> SikkerApp:
+    """Return the app configured from ``SIKKER_*`` and the config file."""
+    return create_app(load_config())

@@ -1,0 +1,81 @@
+"""Every error leaves the server as one JSON shape with the right status.
+
+``{"error": "<message>", "code": "<slug>", "status": <int>}`` (plus
+``parameter`` when one query parameter is at fault). Unexpected exceptions
+are logged with their traceback and answered with a 500 that reveals none.
+"""
+
+import logging
+from typing import Any
+
+import falcon
+import orjson
+
+from sikker.errors import (
+    InvalidAddressError,
+    InvalidFilterError,
+    NoSnapshotError,
+    SnapshotError,
+)
+
+log = logging.getLogger("sikker.server")
+
+
+def error_body(status: int, code: str, message: str, **extra: Any) -> bytes:
+    """Return the JSON error document."""
+    return orjson.dumps({"error": message, "code": code, "status": status, **extra})
+
+
+def _respond(
+    resp: falcon.Response, status: int, code: str, message: str, **extra: Any
+) -> None:
+    resp.status = status
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = error_body(status, code, message, **extra)
+
+
+def _invalid_address(
+    req: falcon.Request, resp: falcon.Response, ex: InvalidAddressError, params: dict
+) -> None:
+    _respond(resp, 400, "invalid_address", str(ex))
+
+
+def _invalid_filter(
+    req: falcon.Request, resp: falcon.Response, ex: InvalidFilterError, params: dict
+) -> None:
+    _respond(resp, 400, "invalid_parameter", str(ex), parameter=ex.name)
+
+
+def _no_snapshot(
+    req: falcon.Request, resp: falcon.Response, ex: SnapshotError, params: dict
+) -> None:
+    log.error("snapshot unavailable: %s", ex)
+    code = "no_snapshot" if isinstance(ex, NoSnapshotError) else "snapshot_unavailable"
+    _respond(resp, 503, code, str(ex))
+    resp.set_header("Retry-After", "10")
+
+
+def _http_error(
+    req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params: dict
+) -> None:
+    message = ex.description or ex.title or "error"
+    code = (ex.title or "error").lower().replace(" ", "_")
+    _respond(resp, ex.status_code, code, message)
+    if ex.headers:
+        resp.set_headers(ex.headers)
+
+
+def _unexpected(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict
+) -> None:
+    log.exception("unhandled error on %s %s", req.method, req.path)
+    _respond(resp, 500, "internal_error", "internal server error; see the server log")
+
+
+def install(app: falcon.App) -> None:
+    """Register the handlers; later registrations win for subclasses."""
+    app.add_error_handler(Exception, _unexpected)
+    app.add_error_handler(falcon.HTTPError, _http_error)
+    app.add_error_handler(SnapshotError, _no_snapshot)
+    app.add_error_handler(InvalidFilterError, _invalid_filter)
+    app.add_error_handler(InvalidAddressError, _invalid_address)

@@ -1,0 +1,23 @@
+"""``GET /v1/key/check/{ip}``: the reputation of one address."""
+
+import falcon
+import orjson
+from sikker.core.present import check_payload
+from sikker.core.store import SnapshotStore
+from sikker.server.params import flag
+
+
+class CheckResource:
+    """Look one IP up in the current snapshot."""
+
+    def __init__(self, store: SnapshotStore) -> None:
+        self.store = store
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, ip: str) -> None:
+        """Answer the check; unknown IPs are ``found: false``, not 404."""
+        snapshot = self.store.current()
+        record = snapshot.lookup(ip)
+        ignore = flag(req, "ignoreWhitelist")
+        resp.data = orjson.dumps(check_payload(snapshot, ip, record, ignore))
+        resp.content_type = falcon.MEDIA_JSON
+        resp.set_header("X-Snapshot-Sequence", str(snapshot.sequence))

@@ -1,0 +1,27 @@
+"""``GET /healthz``: is a snapshot loaded, which one, and how old."""
+
+import time
+
+import falcon
+from sikker.core.store import SnapshotStore
+
+
+class HealthResource:
+    """Report liveness and the served snapshot (503 until one exists)."""
+
+    def __init__(self, store: SnapshotStore) -> None:
+        self.store = store
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Answer 200 with the snapshot's sequence, size and age."""
+        snapshot = self.store.current()
+        manifest = snapshot.manifest
+        resp.media = {
+            "status": "ok",
+            "snapshot": {
+                "sequence": manifest.sequence,
+                "ips": manifest.counts["ips"],
+                "createdAt": manifest.created_at,
+                "ageSeconds": max(0, int(time.time()) - manifest.created_at),
+            },
+        }

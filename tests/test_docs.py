@@ -1,0 +1,50 @@
+"""The docs cover every setting, endpoint and CLI command (datasette-style)."""
+
+import argparse
+import re
+from pathlib import Path
+
+import falcon.inspect
+import pytest
+from sikker.core.config import SETTINGS, load_config
+from sikker.server.app import create_app
+
+from sikker.cli import build_parser
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+README = DOCS.parent / "README.md"
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
+def test_every_setting_is_documented(setting) -> None:  # type: ignore[no-untyped-def]
+    text = (DOCS / "settings.md").read_text()
+    assert f"| `{setting.name}` |" in text
+    assert f"`{setting.env}`" in text
+
+
+def _routes() -> list[str]:
+    app = create_app(load_config(environ={}))
+    return [route.path for route in falcon.inspect.inspect_routes(app)]
+
+
+@pytest.mark.parametrize("path", _routes())
+def test_every_endpoint_is_documented(path: str) -> None:
+    assert f"`GET {path}`" in (DOCS / "api.md").read_text()
+    assert f"`{path}`" in README.read_text()
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_every_cli_command_and_option_is_documented(name: str) -> None:
+    text = (DOCS / "cli.md").read_text()
+    section = re.search(rf"^## `sikker {name}.*?(?=^## |\Z)", text, re.M | re.S)
+    assert section, f"docs/cli.md has no section for sikker {name}"
+    for action in _commands()[name]._actions:
+        for option in action.option_strings:
+            if option not in ("-h", "--help", "--json"):
+                assert option in section.group(0), f"{option} of sikker {name}"

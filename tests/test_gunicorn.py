@@ -1,0 +1,96 @@
+"""The real server: ``sikker serve`` under gunicorn on loopback."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.factories import RECORDS, build
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as ex:
+        return ex.code, ex.read()
+
+
+def wait_healthy(base: str, proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, (
+            proc.stderr.read() if proc.stderr else "server exited"
+        )
+        try:
+            if get(f"{base}/healthz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError("server did not become healthy")
+
+
+@pytest.fixture
+def server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    build(tmp_path)
+    port = free_port()
+    env = dict(os.environ, SIKKER_SNAPSHOT_CHECK_INTERVAL="0", SIKKER_ACCESS_LOG="")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sikker.cli",
+            "--data-dir",
+            str(tmp_path),
+            "serve",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, proc)
+        yield base, tmp_path
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_gunicorn_serves_checks_and_blacklists(server) -> None:  # type: ignore[no-untyped-def]
+    base, _ = server
+    status, body = get(f"{base}/v1/key/check/203.0.113.10")
+    assert status == 200 and orjson.loads(body)["confidenceLevel"] == 97
+    status, body = get(f"{base}/v1/key/blacklist?plaintext=true&scoreMinimum=90")
+    assert status == 200 and body == b"203.0.113.10\n2001:db8::7\n198.51.100.20\n"
+    status, body = get(f"{base}/v1/key/check/not-an-ip")
+    assert status == 400 and orjson.loads(body)["code"] == "invalid_address"
+
+
+@pytest.mark.slow
+def test_workers_pick_up_a_new_snapshot_without_restart(server) -> None:  # type: ignore[no-untyped-def]
+    base, data = server
+    build(data, [dict(r, score=12) for r in RECORDS])
+    for _ in range(8):  # both workers, whichever answers
+        body = orjson.loads(get(f"{base}/v1/key/check/203.0.113.10")[1])
+        assert body["confidenceLevel"] == 12 and body["snapshot"] == 2

@@ -1,0 +1,153 @@
+"""The snapshot reader: lookups, block lookups and filtered blacklists."""
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+from sikker.core.filters import BlacklistQuery
+from sikker.core.layout import current_path
+from sikker.core.snapshot import Snapshot
+
+from sikker.errors import InvalidAddressError, SnapshotCorruptError
+from tests.factories import RECORDS, build
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
+    data = tmp_path_factory.mktemp("data")
+    build(data)
+    with Snapshot(current_path(data)) as snap:
+        yield snap
+
+
+def test_lookup_returns_the_stored_record(snapshot: Snapshot) -> None:
+    record = snapshot.lookup("203.0.113.10")
+    assert record is not None
+    assert (record.score, record.raw_score, record.sessions, record.events) == (
+        97,
+        97,
+        120,
+        2400,
+    )
+    assert record.max_severity == 4  # critical
+    assert sorted(record.protocols) == [(0, 100, 2000), (1, 20, 400)]
+    assert sorted(c for _, c in record.behaviors) == [3, 7]
+    assert sorted(record.categories) == [(1, 3), (10, 1)]
+    assert (record.reports, record.reporters) == (4, 3)
+
+
+def test_lookup_of_an_unlisted_ip_is_none(snapshot: Snapshot) -> None:
+    assert snapshot.lookup("8.8.8.8") is None
+
+
+def test_ipv4_mapped_ipv6_finds_the_ipv4_record(snapshot: Snapshot) -> None:
+    assert (
+        snapshot.lookup("::ffff:203.0.113.10").row
+        == snapshot.lookup("203.0.113.10").row
+    )
+
+
+def test_ipv6_lookup_accepts_any_spelling(snapshot: Snapshot) -> None:
+    assert snapshot.lookup("2001:DB8:0:0::7") is not None
+
+
+def test_invalid_address_raises_a_typed_error(snapshot: Snapshot) -> None:
+    with pytest.raises(InvalidAddressError):
+        snapshot.lookup("203.0.113.256")
+
+
+def test_rows_are_ordered_by_score_then_recency(snapshot: Snapshot) -> None:
+    ips = [snapshot.ip_text(row) for row in range(snapshot.count)]
+    # Two records score 91: the more recently seen one comes first.
+    assert ips == [
+        "203.0.113.10",
+        "2001:db8::7",
+        "198.51.100.20",
+        "192.0.2.44",
+        "203.0.113.11",
+        "192.0.2.45",
+    ]
+
+
+def test_lookup_block_returns_only_ips_inside_the_network(snapshot: Snapshot) -> None:
+    found = {snapshot.ip_text(r.row) for r in snapshot.lookup_block("203.0.113.0/24")}
+    assert found == {"203.0.113.10", "203.0.113.11"}
+    assert snapshot.lookup_block("203.0.114.0/24") == []
+
+
+def test_lookup_block_refuses_networks_that_are_too_wide(snapshot: Snapshot) -> None:
+    with pytest.raises(InvalidAddressError, match="wider than /16"):
+        snapshot.lookup_block("203.0.0.0/8")
+
+
+def _ips(snapshot: Snapshot, **filters) -> list[str]:
+    rows = snapshot.blacklist(BlacklistQuery.from_params(filters))
+    return [snapshot.ip_text(int(row)) for row in rows]
+
+
+def test_blacklist_default_is_score_50_and_above(snapshot: Snapshot) -> None:
+    assert _ips(snapshot) == [
+        "203.0.113.10",
+        "2001:db8::7",
+        "198.51.100.20",
+        "192.0.2.44",
+    ]
+
+
+def test_blacklist_filters_combine(snapshot: Snapshot) -> None:
+    assert _ips(snapshot, onlyCountries="CN,RU", scoreMinimum="1") == [
+        "203.0.113.10",
+        "198.51.100.20",
+        "203.0.113.11",
+    ]
+    assert _ips(snapshot, protocols="ssh") == ["203.0.113.10", "2001:db8::7"]
+    assert _ips(snapshot, minSeverity="high") == ["203.0.113.10", "198.51.100.20"]
+    assert _ips(snapshot, minSeverity="very_high") == ["203.0.113.10"]
+    assert _ips(snapshot, ipVersion="6") == ["2001:db8::7"]
+    assert _ips(snapshot, exceptAsn="AS4134,12389") == ["2001:db8::7", "192.0.2.44"]
+    assert _ips(snapshot, exceptCountries="CN", onlyAsn="AS14061") == ["2001:db8::7"]
+    assert _ips(snapshot, scoreMinimum="0", limit="2") == [
+        "203.0.113.10",
+        "2001:db8::7",
+    ]
+
+
+def test_blacklist_of_an_unknown_asn_is_empty(snapshot: Snapshot) -> None:
+    assert _ips(snapshot, onlyAsn="AS64512") == []
+
+
+def test_plaintext_rendering_lists_one_address_per_line(snapshot: Snapshot) -> None:
+    rows = snapshot.blacklist(BlacklistQuery(score_minimum=90))
+    text = b"".join(snapshot.render_plaintext(rows)).decode()
+    assert text == "203.0.113.10\n2001:db8::7\n198.51.100.20\n"
+
+
+def test_a_tampered_file_fails_verification(tmp_path: Path) -> None:
+    build(tmp_path)
+    path = current_path(tmp_path)
+    with Snapshot(path) as snap:
+        snap.manifest.verify(path)
+        victim = path / "ips.bin"
+        victim.chmod(0o644)
+        data = bytearray(victim.read_bytes())
+        data[0] ^= 1
+        victim.write_bytes(bytes(data))
+        with pytest.raises(SnapshotCorruptError, match=r"ips\.bin"):
+            snap.manifest.verify(path)
+
+
+def test_a_truncated_column_is_refused_on_open(tmp_path: Path) -> None:
+    build(tmp_path)
+    path = current_path(tmp_path)
+    victim = path / "summary.bin"
+    victim.chmod(0o644)
+    victim.write_bytes(victim.read_bytes()[:-1])
+    with pytest.raises(SnapshotCorruptError, match=r"summary\.bin"):
+        Snapshot(path)
+
+
+def test_every_row_maps_back_to_its_address(snapshot: Snapshot) -> None:
+    stored = {snapshot.ip_text(row) for row in range(snapshot.count)}
+    assert stored == {str(ipaddress.ip_address(r["ip"])) for r in RECORDS}
+    for row in range(snapshot.count):
+        assert snapshot.lookup(snapshot.ip_text(row)).row == row
