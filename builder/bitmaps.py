@@ -25,16 +25,17 @@ def _grouped(values: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     if not len(values):
         return
     order = np.argsort(values, kind="stable")
-    distinct, starts = np.unique(values[order], return_index=True)
-    bounds = [*starts.tolist(), len(order)]
-    for i, value in enumerate(distinct.tolist()):
-        yield value, order[bounds[i] : bounds[i + 1]]
+    ordered = values[order]
+    starts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+    bounds = [0, *starts.tolist(), len(order)]
+    for i in range(len(bounds) - 1):
+        yield ordered[bounds[i]].item(), order[bounds[i] : bounds[i + 1]]
 
 
 def _ragged_grouped(col: Ragged, n: int) -> Iterator[tuple[int, np.ndarray]]:
     owner = np.repeat(np.arange(n, dtype=np.uint32), col.lengths())
     for value, positions in _grouped(col.ids):
-        yield value, np.unique(owner[positions])
+        yield value, owner[positions]  # ascending; BitMap drops repeats
 
 
 def build_bitmaps(

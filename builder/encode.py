@@ -82,16 +82,15 @@ def protocol_masks(table: RecordTable) -> np.ndarray:
 def country_index(table: RecordTable) -> tuple[np.ndarray, list[str]]:
     """Return (per-record index into the country list, the country list).
 
-    Index 0 is the unknown country ``""``.
+    The list is sorted, with the unknown country ``""`` at index 0.
     """
-    codes, inverse = np.unique(table.country, return_inverse=True)
-    names = [c.decode("ascii") for c in codes]
-    if "" not in names:
-        names.insert(0, "")
-        inverse = inverse + 1
-    else:  # np.unique sorts b"" first
-        assert names[0] == ""
-    return inverse.astype(np.uint16), names
+    codes = np.ascontiguousarray(table.country, "S2").view(">u2")  # sorts like text
+    present = np.flatnonzero(np.bincount(codes, minlength=1 << 16))
+    present = np.union1d(present, [0]).astype(np.uint16)
+    lookup = np.zeros(1 << 16, np.uint16)
+    lookup[present] = np.arange(len(present), dtype=np.uint16)
+    names = [int(c).to_bytes(2, "big").rstrip(b"\0").decode("ascii") for c in present]
+    return lookup[codes], names
 
 
 def summary(

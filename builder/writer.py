@@ -17,23 +17,19 @@ from sikker.builder import bitmaps, encode
 from sikker.builder.progress import NullProgress, Progress
 from sikker.core.layout import IPS_FILE, LMDB_DIR, MANIFEST, SUMMARY_FILE
 from sikker.core.manifest import Manifest, file_digest
-from sikker.core.records import RecordTable, is_ipv4
-from sikker.core.snapshot_tables import ROW_KEY, TABLES, row_key
-
-_TIE_BREAK = ">u8"
+from sikker.core.records import RecordTable, address_order, is_ipv4
+from sikker.core.snapshot_tables import IP, ROW_KEY, TABLES, row_keys
 
 
-def score_order(table: RecordTable) -> np.ndarray:
-    """Return the row order: score desc, then last seen desc, then address."""
-    ip = table.ip.view(_TIE_BREAK)  # (N, 2) big-endian halves sort like the address
-    return np.lexsort(
-        (
-            ip[:, 1],
-            ip[:, 0],
-            -table.last_seen.astype(np.int64),
-            -table.score.astype(np.int16),
-        )
-    )
+def score_order(table: RecordTable, by_address: np.ndarray) -> np.ndarray:
+    """Return the row order: score desc, then last seen desc, then address.
+
+    ``by_address`` is :func:`address_order` of the table; a stable sort on
+    the combined (score, recency) key keeps address order among ties.
+    """
+    key = (np.uint64(100) - table.score.astype(np.uint64)) << np.uint64(32)
+    key |= np.uint64(0xFFFFFFFF) - table.last_seen.astype(np.uint64)
+    return by_address[np.argsort(key[by_address], kind="stable")]
 
 
 def score_rows(scores: np.ndarray) -> list[int]:
@@ -55,12 +51,16 @@ def write_snapshot(
 ) -> Manifest:
     """Write ``table`` as snapshot ``sequence`` into the new ``directory``."""
     progress = progress or NullProgress()
-    table.validate()
-    directory.mkdir(parents=True)
     n = len(table)
-
     progress.stage("ordering", n)
-    table = table.take(score_order(table))
+    by_address = address_order(table.ip)
+    table.validate(by_address)
+    directory.mkdir(parents=True)
+    order = score_order(table, by_address)
+    table = table.take(order)
+    rows = np.empty(n, np.uint32)
+    rows[order] = np.arange(n, dtype=np.uint32)
+    rows_by_address = rows[by_address]
     severity = encode.max_severity(table)
     country_ix, countries = encode.country_index(table)
     progress.finish()
@@ -76,7 +76,7 @@ def write_snapshot(
     try:
         dbs = {name: env.open_db(name, integerkey=(name == ROW_KEY)) for name in TABLES}
         _write_records(env, dbs, table, severity, country_ix, progress)
-        _write_ip_index(env, dbs, table, progress)
+        _write_ip_index(env, dbs, table, rows_by_address, progress)
         bitmap_index = _write_bitmaps(
             env, dbs, table, severity, countries, country_ix, progress
         )
@@ -138,9 +138,10 @@ def _write_records(
             view = buf.data
             bounds = offsets.tolist()
             count = len(bounds) - 1
+            keys = row_keys(first, count)
             cursor.putmulti(
                 (
-                    (row_key(first + i), view[bounds[i] : bounds[i + 1]])
+                    (keys[i * 4 : i * 4 + 4], view[bounds[i] : bounds[i + 1]])
                     for i in range(count)
                 ),
                 append=True,
@@ -150,18 +151,20 @@ def _write_records(
 
 
 def _write_ip_index(
-    env: lmdb.Environment, dbs: dict, table: RecordTable, progress: Progress
+    env: lmdb.Environment,
+    dbs: dict,
+    table: RecordTable,
+    rows_by_address: np.ndarray,
+    progress: Progress,
 ) -> None:
     progress.stage("ip index", len(table))
-    halves = table.ip.view(_TIE_BREAK)
-    order = np.lexsort((halves[:, 1], halves[:, 0]))
-    keys = np.ascontiguousarray(table.ip[order]).tobytes()
-    rows = order.astype("<u4").tobytes()
+    keys = np.ascontiguousarray(table.ip[rows_by_address]).tobytes()
+    rows = rows_by_address.astype("<u4").tobytes()
     step = 1 << 18
     with env.begin(write=True) as txn:
-        cursor = txn.cursor(dbs[b"ip"])
-        for s in range(0, len(order), step):
-            e = min(s + step, len(order))
+        cursor = txn.cursor(dbs[IP])
+        for s in range(0, len(rows_by_address), step):
+            e = min(s + step, len(rows_by_address))
             cursor.putmulti(
                 (
                     (keys[i * 16 : i * 16 + 16], rows[i * 4 : i * 4 + 4])

@@ -2,6 +2,8 @@
 
 import struct
 
+import numpy as np
+
 #: ip16 (16-byte storage form) -> row id (little-endian uint32).
 IP = b"ip"
 #: row id (native uint32, LMDB integer key) -> packed record.
@@ -19,6 +21,11 @@ _ROW_VALUE = struct.Struct("<I")
 def row_key(row: int) -> bytes:
     """Return the LMDB key of a row id."""
     return _ROW.pack(row)
+
+
+def row_keys(first: int, count: int) -> bytes:
+    """Return the keys of rows ``first .. first + count - 1``, concatenated."""
+    return np.arange(first, first + count, dtype="=u4").tobytes()
 
 
 def row_value(value: bytes) -> int:
