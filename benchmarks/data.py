@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
 from sikker.builder import demo
 from sikker.builder.progress import NullProgress
 from sikker.builder.publish import publish

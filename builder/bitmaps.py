@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import numpy as np
 from pyroaring import BitMap
+
 from sikker.core.records import Ragged, RecordTable, is_ipv4
 from sikker.core.vocab import CATEGORIES, PROTOCOLS, SEVERITIES
 

@@ -7,6 +7,7 @@ per-record Python work beyond handing a slice to LMDB.
 from collections.abc import Iterator
 
 import numpy as np
+
 from sikker.core.records import (
     CATEGORY_ITEM,
     COUNTED_ITEM,

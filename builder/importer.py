@@ -21,10 +21,10 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+
 from sikker.core import ipcore
 from sikker.core.records import Ragged, RecordTable
 from sikker.core.vocab import CATEGORIES, PROTOCOL_IDS, country_code
-
 from sikker.errors import SikkerError
 
 

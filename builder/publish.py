@@ -27,7 +27,6 @@ from sikker.core.layout import (
 )
 from sikker.core.manifest import Manifest
 from sikker.core.records import RecordTable
-
 from sikker.errors import BuildError, NoSnapshotError
 
 #: Published snapshots kept on disk (readers may still have older ones open).

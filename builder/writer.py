@@ -13,6 +13,7 @@ import lmdb
 import numpy as np
 import orjson
 import pyroaring
+
 from sikker.builder import bitmaps, encode
 from sikker.builder.progress import NullProgress, Progress
 from sikker.core.layout import IPS_FILE, LMDB_DIR, MANIFEST, SUMMARY_FILE

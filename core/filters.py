@@ -10,7 +10,6 @@ from sikker.core.vocab import (
     protocol_id,
     severity_level,
 )
-
 from sikker.errors import InvalidFilterError
 
 DEFAULT_SCORE_MINIMUM = 50

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sikker.core.layout import MANIFEST
 
+from sikker.core.layout import MANIFEST
 from sikker.errors import SnapshotCorruptError
 
 FORMAT_VERSION = 1

@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+
 from sikker.core import ipcore
 from sikker.core.filters import BlacklistQuery
 from sikker.core.records import Record

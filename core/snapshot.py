@@ -16,6 +16,7 @@ import lmdb
 import numpy as np
 import orjson
 from pyroaring import BitMap, FrozenBitMap
+
 from sikker.core import ipcore
 from sikker.core.filters import BlacklistQuery
 from sikker.core.layout import IPS_FILE, LMDB_DIR, SUMMARY_FILE
@@ -31,7 +32,6 @@ from sikker.core.snapshot_tables import (
     row_value,
 )
 from sikker.core.vocab import PROTOCOLS, SEVERITIES
-
 from sikker.errors import InvalidAddressError, SnapshotCorruptError
 
 #: Widest networks ``lookup_block`` accepts (2^16 IPv4, 2^16 /64s... of IPv6).

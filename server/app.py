@@ -6,6 +6,7 @@ lazily on the first request (the gunicorn config warms it up per worker).
 """
 
 import falcon
+
 from sikker.core.config import Config, load_config
 from sikker.core.store import SnapshotStore
 from sikker.server import errors

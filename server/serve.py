@@ -1,6 +1,7 @@
 """Run the app under gunicorn from Python (what ``sikker serve`` calls)."""
 
 from gunicorn.app.base import BaseApplication
+
 from sikker.core.config import Config
 from sikker.server.app import SikkerApp, create_app
 from sikker.server.gunicorn_options import options

@@ -6,6 +6,7 @@ from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, settings
+
 from sikker.core.twins import truthy
 
 settings.register_profile("dev", max_examples=200)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import falcon.inspect
 import pytest
-from sikker.core.config import SETTINGS, load_config
-from sikker.server.app import create_app
 
 from sikker.cli import build_parser
+from sikker.core.config import SETTINGS, load_config
+from sikker.server.app import create_app
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 README = DOCS.parent / "README.md"

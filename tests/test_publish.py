@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
+
 from sikker.builder import bitmaps, publish
 from sikker.core.layout import CURRENT, SNAPSHOTS, current_path, published_sequences
 from sikker.core.snapshot import Snapshot
 from sikker.core.store import SnapshotStore
-
 from sikker.errors import BuildError, NoSnapshotError
 from tests.factories import RECORDS, build
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import falcon.testing
 import orjson
 import pytest
+
 from sikker.core.config import load_config
 from sikker.server.app import create_app
-
 from tests.factories import build
 
 

@@ -4,10 +4,10 @@ import ipaddress
 from pathlib import Path
 
 import pytest
+
 from sikker.core.filters import BlacklistQuery
 from sikker.core.layout import current_path
 from sikker.core.snapshot import Snapshot
-
 from sikker.errors import InvalidAddressError, SnapshotCorruptError
 from tests.factories import RECORDS, build
 

@@ -9,11 +9,10 @@ import sqlite3
 import time
 from collections.abc import Callable
 
+from benchmarks.data import demo_snapshot, scale, sqlite_db
 from sikker.core.filters import BlacklistQuery
 from sikker.core.snapshot import Snapshot
 from sikker.core.vocab import PROTOCOL_IDS
-
-from benchmarks.data import demo_snapshot, scale, sqlite_db
 
 COUNTRIES = ("CN", "RU", "BR", "IN")
 PROTOCOL = "ssh"

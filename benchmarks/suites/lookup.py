@@ -12,11 +12,11 @@ from collections.abc import Callable
 
 import numpy as np
 import orjson
+
+from benchmarks.data import demo_snapshot, percentile, scale, sqlite_db
 from sikker.core import ipcore
 from sikker.core.present import check_payload
 from sikker.core.snapshot import Snapshot
-
-from benchmarks.data import demo_snapshot, percentile, scale, sqlite_db
 
 QUERIES = 200_000
 

@@ -4,13 +4,13 @@ import time
 
 import falcon
 import orjson
+
 from sikker.core.config import Config
 from sikker.core.filters import PARAMS, BlacklistQuery
 from sikker.core.present import blacklist_payload
 from sikker.core.store import SnapshotStore
-from sikker.server.params import flag, single_params
-
 from sikker.errors import InvalidFilterError
+from sikker.server.params import flag, single_params
 
 _KNOWN = {*PARAMS, "plaintext", "key"}
 

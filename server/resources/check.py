@@ -2,6 +2,7 @@
 
 import falcon
 import orjson
+
 from sikker.core.present import check_payload
 from sikker.core.store import SnapshotStore
 from sikker.server.params import flag

@@ -3,6 +3,7 @@
 import time
 
 import falcon
+
 from sikker.core.store import SnapshotStore
 
 
