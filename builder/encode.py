@@ -20,7 +20,6 @@ from sikker.core.records import (
 
 HEADER_DTYPE = np.dtype(
     [
-        ("ip16", "u1", (16,)),
         ("score", "u1"),
         ("raw_score", "u1"),
         ("max_severity", "u1"),
@@ -31,6 +30,7 @@ HEADER_DTYPE = np.dtype(
         ("n_categories", "u1"),
         ("flags", "u1"),
         ("pad", "V3"),
+        ("row", "<u4"),
         ("country", "<u4"),
         ("asn", "<u4"),
         ("first_seen", "<u4"),
@@ -112,10 +112,9 @@ def summary(
 
 
 def _headers(
-    table: RecordTable, s: int, e: int, severity: np.ndarray, countries: np.ndarray
+    batch: RecordTable, rows: np.ndarray, severity: np.ndarray, countries: np.ndarray
 ) -> np.ndarray:
-    hdr = np.zeros(e - s, HEADER_DTYPE)
-    hdr["ip16"] = table.ip[s:e]
+    hdr = np.zeros(len(batch), HEADER_DTYPE)
     for name in (
         "score",
         "raw_score",
@@ -129,32 +128,27 @@ def _headers(
         "reporters",
         "last_reported",
     ):
-        hdr[name] = getattr(table, name)[s:e]
-    hdr["max_severity"] = severity[s:e]
-    hdr["country"] = countries[s:e]
+        hdr[name] = getattr(batch, name)
+    hdr["row"] = rows
+    hdr["max_severity"] = severity
+    hdr["country"] = countries
     for field, col in (
-        ("n_protocols", table.protocols),
-        ("n_behaviors", table.behaviors),
-        ("n_primitives", table.primitives),
-        ("n_categories", table.categories),
+        ("n_protocols", batch.protocols),
+        ("n_behaviors", batch.behaviors),
+        ("n_primitives", batch.primitives),
+        ("n_categories", batch.categories),
     ):
-        hdr[field] = col.lengths()[s:e]
+        hdr[field] = col.lengths()
     return hdr
 
 
-def _items(
-    col: Ragged, dtype: np.dtype, s: int, e: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return (packed item bytes, per-record item counts) of records s..e."""
-    a, b = col.offsets[s], col.offsets[e]
-    items = np.zeros(b - a, dtype)
-    names = dtype.names or ()
-    items["id"] = col.ids[a:b]
-    for name in names[1:]:
-        items[name] = col.values[name][a:b]
-    return items.view(np.uint8).reshape(-1, dtype.itemsize), np.diff(
-        col.offsets[s : e + 1]
-    )
+def _items(col: Ragged, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Return (packed item bytes, per-record item counts) of a column."""
+    items = np.zeros(len(col.ids), dtype)
+    items["id"] = col.ids
+    for name in (dtype.names or ())[1:]:
+        items[name] = col.values[name]
+    return items.view(np.uint8).reshape(-1, dtype.itemsize), col.lengths()
 
 
 def _scatter(
@@ -171,36 +165,41 @@ def _scatter(
 
 
 def encode_batches(
-    table: RecordTable, severity: np.ndarray, countries: np.ndarray, batch: int = BATCH
-) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """Yield ``(first row, record bytes, record offsets)`` per batch of rows.
+    table: RecordTable,
+    severity: np.ndarray,
+    countries: np.ndarray,
+    rows: np.ndarray,
+    batch: int = BATCH,
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Yield ``(rows, record bytes, record offsets)`` for batches of ``rows``.
 
-    Row ``first + i`` is encoded as ``bytes[offsets[i]:offsets[i + 1]]``.
+    ``rows`` lists the table rows to encode, in output order; the record of
+    ``batch_rows[i]`` is ``bytes[offsets[i]:offsets[i + 1]]``.
     """
-    parts = (
-        (table.protocols, _PROTOCOL_DTYPE),
-        (table.behaviors, _COUNTED_DTYPE),
-        (table.primitives, _COUNTED_DTYPE),
-        (table.categories, _CATEGORY_DTYPE),
-    )
-    for s in range(0, len(table), batch):
-        e = min(s + batch, len(table))
-        packed = [_items(col, dtype, s, e) for col, dtype in parts]
-        lengths = np.full(e - s, HEADER.size, np.int64)
+    for s in range(0, len(rows), batch):
+        chosen = rows[s : s + batch]
+        part = table.take(chosen)
+        packed = [
+            _items(part.protocols, _PROTOCOL_DTYPE),
+            _items(part.behaviors, _COUNTED_DTYPE),
+            _items(part.primitives, _COUNTED_DTYPE),
+            _items(part.categories, _CATEGORY_DTYPE),
+        ]
+        lengths = np.full(len(chosen), HEADER.size, np.int64)
         for items, counts in packed:
             lengths += counts * items.shape[1]
-        offsets = np.zeros(e - s + 1, np.int64)
+        offsets = np.zeros(len(chosen) + 1, np.int64)
         np.cumsum(lengths, out=offsets[1:])
         buf = np.empty(offsets[-1], np.uint8)
-        hdr = (
-            _headers(table, s, e, severity, countries)
-            .view(np.uint8)
-            .reshape(-1, HEADER.size)
+        hdr = _headers(part, chosen, severity[chosen], countries[chosen])
+        _scatter(
+            buf,
+            offsets[:-1],
+            np.ones(len(chosen), np.int64),
+            hdr.view(np.uint8).reshape(-1, HEADER.size),
         )
-        _scatter(buf, offsets[:-1], np.ones(e - s, np.int64), hdr)
         cursor = offsets[:-1] + HEADER.size
         for items, counts in packed:
-            if len(items):
-                _scatter(buf, cursor, counts, items)
-                cursor = cursor + counts * items.shape[1]
-        yield s, buf, offsets
+            _scatter(buf, cursor, counts, items)
+            cursor = cursor + counts * items.shape[1]
+        yield chosen, buf, offsets

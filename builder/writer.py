@@ -18,8 +18,8 @@ from sikker.builder import bitmaps, encode
 from sikker.builder.progress import NullProgress, Progress
 from sikker.core.layout import IPS_FILE, LMDB_DIR, MANIFEST, SUMMARY_FILE
 from sikker.core.manifest import Manifest, file_digest
-from sikker.core.records import RecordTable, address_order, is_ipv4
-from sikker.core.snapshot_tables import IP, ROW_KEY, TABLES, row_keys
+from sikker.core.records import RecordTable, address_order, is_ipv4, take_ip
+from sikker.core.snapshot_tables import IP, TABLES
 
 
 def score_order(table: RecordTable, by_address: np.ndarray) -> np.ndarray:
@@ -75,9 +75,8 @@ def write_snapshot(
         meminit=False,
     )
     try:
-        dbs = {name: env.open_db(name, integerkey=(name == ROW_KEY)) for name in TABLES}
-        _write_records(env, dbs, table, severity, country_ix, progress)
-        _write_ip_index(env, dbs, table, rows_by_address, progress)
+        dbs = {name: env.open_db(name) for name in TABLES}
+        _write_records(env, dbs, table, rows_by_address, severity, country_ix, progress)
         bitmap_index = _write_bitmaps(
             env, dbs, table, severity, countries, country_ix, progress
         )
@@ -128,52 +127,28 @@ def _write_records(
     env: lmdb.Environment,
     dbs: dict,
     table: RecordTable,
+    rows_by_address: np.ndarray,
     severity: np.ndarray,
     country_ix: np.ndarray,
     progress: Progress,
 ) -> None:
+    """Store every record under its address (appended in key order)."""
     progress.stage("records", len(table))
     with env.begin(write=True) as txn:
-        cursor = txn.cursor(dbs[ROW_KEY])
-        for first, buf, offsets in encode.encode_batches(table, severity, country_ix):
+        cursor = txn.cursor(dbs[IP])
+        batches = encode.encode_batches(table, severity, country_ix, rows_by_address)
+        for rows, buf, offsets in batches:
+            keys = np.ascontiguousarray(take_ip(table.ip, rows)).tobytes()
             view = buf.data
             bounds = offsets.tolist()
-            count = len(bounds) - 1
-            keys = row_keys(first, count)
             cursor.putmulti(
                 (
-                    (keys[i * 4 : i * 4 + 4], view[bounds[i] : bounds[i + 1]])
-                    for i in range(count)
+                    (keys[i * 16 : i * 16 + 16], view[bounds[i] : bounds[i + 1]])
+                    for i in range(len(rows))
                 ),
                 append=True,
             )
-            progress.advance(count)
-    progress.finish()
-
-
-def _write_ip_index(
-    env: lmdb.Environment,
-    dbs: dict,
-    table: RecordTable,
-    rows_by_address: np.ndarray,
-    progress: Progress,
-) -> None:
-    progress.stage("ip index", len(table))
-    keys = np.ascontiguousarray(table.ip[rows_by_address]).tobytes()
-    rows = rows_by_address.astype("<u4").tobytes()
-    step = 1 << 18
-    with env.begin(write=True) as txn:
-        cursor = txn.cursor(dbs[IP])
-        for s in range(0, len(rows_by_address), step):
-            e = min(s + step, len(rows_by_address))
-            cursor.putmulti(
-                (
-                    (keys[i * 16 : i * 16 + 16], rows[i * 4 : i * 4 + 4])
-                    for i in range(s, e)
-                ),
-                append=True,
-            )
-            progress.advance(e - s)
+            progress.advance(len(rows))
     progress.finish()
 
 

@@ -2,21 +2,21 @@
 
 The builder takes a :class:`RecordTable` (one numpy array per field, so ten
 million records never become ten million Python objects). Inside a snapshot,
-each record is stored under its row id as ``HEADER`` followed by four packed
-arrays (protocols, behaviors, primitives, report categories); see
-docs/snapshot-format.md.
+each record is stored under its address as ``HEADER`` (which carries the
+record's row id) followed by four packed arrays (protocols, behaviors,
+primitives, report categories); see docs/snapshot-format.md.
 """
 
 import struct
+from collections import namedtuple
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 #: Record header, little-endian. Field order matches HEADER_FIELDS.
-HEADER = struct.Struct("<16sBBBBBBBBB3xIIIIIIIII")
+HEADER = struct.Struct("<BBBBBBBBB3xIIIIIIIIII")
 HEADER_FIELDS = (
-    "ip16",
     "score",
     "raw_score",
     "max_severity",
@@ -26,6 +26,7 @@ HEADER_FIELDS = (
     "n_primitives",
     "n_categories",
     "flags",
+    "row",
     "country",
     "asn",
     "first_seen",
@@ -211,59 +212,23 @@ SUMMARY_DTYPE = np.dtype(
 )
 
 
-class Record:
-    """One decoded snapshot record; the packed arrays decode on first use."""
+_new_tuple = tuple.__new__
 
-    __slots__ = (
-        "_buf",
-        "asn",
-        "benign_source",
-        "country",
-        "events",
-        "first_seen",
-        "flags",
-        "ip16",
-        "last_reported",
-        "last_seen",
-        "max_severity",
-        "n_behaviors",
-        "n_categories",
-        "n_primitives",
-        "n_protocols",
-        "raw_score",
-        "reporters",
-        "reports",
-        "row",
-        "score",
-        "sessions",
-    )
 
-    def __init__(self, row: int, buf: bytes) -> None:
-        (
-            self.ip16,
-            self.score,
-            self.raw_score,
-            self.max_severity,
-            self.benign_source,
-            self.n_protocols,
-            self.n_behaviors,
-            self.n_primitives,
-            self.n_categories,
-            self.flags,
-            self.country,
-            self.asn,
-            self.first_seen,
-            self.last_seen,
-            self.sessions,
-            self.events,
-            self.reports,
-            self.reporters,
-            self.last_reported,
-        ) = HEADER.unpack_from(buf)
-        self.row = row
-        self._buf = buf
+class Record(namedtuple("RecordHeader", (*HEADER_FIELDS, "buf"))):  # noqa: PYI024
+    """One decoded snapshot record: the header fields, then the raw bytes.
 
-    def _section(self, which: int) -> tuple[int, int]:
+    The packed arrays (protocols, behaviors, ...) decode on first use.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def decode(cls, buf: bytes) -> "Record":
+        """Return the record stored as ``buf``."""
+        return _new_tuple(cls, HEADER.unpack_from(buf) + (buf,))
+
+    def _items(self, which: int, item: struct.Struct) -> list[tuple[int, ...]]:
         sizes = (
             self.n_protocols * PROTOCOL_ITEM.size,
             self.n_behaviors * COUNTED_ITEM.size,
@@ -271,11 +236,7 @@ class Record:
             self.n_categories * CATEGORY_ITEM.size,
         )
         start = HEADER.size + sum(sizes[:which])
-        return start, start + sizes[which]
-
-    def _items(self, which: int, item: struct.Struct) -> list[tuple[int, ...]]:
-        start, end = self._section(which)
-        return list(item.iter_unpack(self._buf[start:end]))
+        return list(item.iter_unpack(self.buf[start : start + sizes[which]]))
 
     @property
     def protocols(self) -> list[tuple[int, int, int]]:

@@ -21,16 +21,8 @@ from sikker.core import ipcore
 from sikker.core.filters import BlacklistQuery
 from sikker.core.layout import IPS_FILE, LMDB_DIR, SUMMARY_FILE
 from sikker.core.manifest import Manifest
-from sikker.core.records import SUMMARY_DTYPE, Record
-from sikker.core.snapshot_tables import (
-    BITMAPS,
-    IP,
-    META,
-    ROW_KEY,
-    TABLES,
-    row_key,
-    row_value,
-)
+from sikker.core.records import MAPPED_PREFIX, SUMMARY_DTYPE, Record
+from sikker.core.snapshot_tables import BITMAPS, IP, META, TABLES
 from sikker.core.vocab import PROTOCOLS, SEVERITIES
 from sikker.errors import InvalidAddressError, SnapshotCorruptError
 
@@ -54,18 +46,12 @@ class Snapshot:
                 max_dbs=len(TABLES),
                 max_spare_txns=0,
             )
-            self._dbs = {
-                name: self._env.open_db(
-                    name, create=False, integerkey=(name == ROW_KEY)
-                )
-                for name in TABLES
-            }
+            self._dbs = {name: self._env.open_db(name, create=False) for name in TABLES}
         except lmdb.Error as ex:
             raise SnapshotCorruptError(
                 f"{self.path}: cannot open LMDB tables: {ex}"
             ) from ex
         self._ip_db = self._dbs[IP]
-        self._row_db = self._dbs[ROW_KEY]
         self._ips = _map_file(self.path / IPS_FILE, 16 * self.count)
         self._summary_map = _map_file(
             self.path / SUMMARY_FILE, SUMMARY_DTYPE.itemsize * self.count
@@ -112,26 +98,21 @@ class Snapshot:
         Raises:
             InvalidAddressError: ``ip`` is not an IPv4/IPv6 address.
         """
-        key = ipcore.to_ip16(ip)
-        with self._env.begin() as txn:
-            row = txn.get(key, db=self._ip_db)
-            if row is None:
-                return None
-            number = row_value(row)
-            return self._record(txn, number)
+        return self._get(ipcore.to_ip16(ip))
 
     def record(self, row: int) -> Record:
         """Return the record stored at ``row``."""
         if not 0 <= row < self.count:
             raise IndexError(f"row {row} is not in snapshot {self.sequence}")
-        with self._env.begin() as txn:
-            return self._record(txn, row)
-
-    def _record(self, txn: lmdb.Transaction, row: int) -> Record:
-        buf = txn.get(row_key(row), db=self._row_db)
-        if buf is None:
+        record = self._get(bytes(self._ips[row * 16 : row * 16 + 16]))
+        if record is None:
             raise SnapshotCorruptError(f"{self.path}: row {row} has no record")
-        return Record(row, buf)
+        return record
+
+    def _get(self, ip16: bytes) -> Record | None:
+        with self._env.begin(db=self._ip_db) as txn:
+            buf = txn.get(ip16)
+        return None if buf is None else Record.decode(buf)
 
     def lookup_block(self, cidr: str, strict: bool = False) -> list[Record]:
         """Return the records of every listed IP inside a CIDR network.
@@ -147,20 +128,16 @@ class Snapshot:
                 f"networks wider than /{MAX_BLOCK_PREFIX[version]} are not accepted",
             )
         bits = 32 if version == 4 else 128
-        first, last = network, network | ((1 << (bits - prefix)) - 1)
-        start = ipcore.to_ip16(ipcore.format_ip(version, first))
-        stop = ipcore.to_ip16(ipcore.format_ip(version, last))
+        last = network | ((1 << (bits - prefix)) - 1)
+        start, stop = (_ip16(version, value) for value in (network, last))
         records = []
-        with self._env.begin() as txn:
-            cursor = txn.cursor(db=self._ip_db)
+        with self._env.begin(db=self._ip_db) as txn:
+            cursor = txn.cursor()
             if cursor.set_range(start):
                 for key, value in cursor:
                     if key > stop:
                         break
-                    number = row_value(value)
-                    records.append(
-                        self._record(txn, number)
-                    )
+                    records.append(Record.decode(value))
         return records
 
     # -- blacklists -------------------------------------------------------
@@ -261,6 +238,13 @@ class Snapshot:
                 }
             except orjson.JSONDecodeError as ex:
                 raise SnapshotCorruptError(f"{self.path}: bad metadata: {ex}") from ex
+
+
+def _ip16(version: int, value: int) -> bytes:
+    """Return the storage form of an address given as an integer."""
+    if version == 4:
+        return MAPPED_PREFIX + value.to_bytes(4, "big")
+    return value.to_bytes(16, "big")
 
 
 def _map_file(path: Path, size: int) -> "mmap.mmap | bytes":
