@@ -8,35 +8,39 @@ primitives, report categories); see docs/snapshot-format.md.
 """
 
 import struct
-from collections import namedtuple
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-#: Record header, little-endian. Field order matches HEADER_FIELDS.
+class RecordHeader(NamedTuple):
+    """The fixed fields of a stored record, then the record's bytes."""
+
+    score: int  # confidence after known-benign discounts
+    raw_score: int  # confidence before discounts
+    max_severity: int  # 0 none, 1 low .. 4 critical
+    benign_source: int  # 0 or 1-based index into the snapshot's benign sources
+    n_protocols: int
+    n_behaviors: int
+    n_primitives: int
+    n_categories: int
+    flags: int
+    row: int
+    country: int  # index into the snapshot's country list
+    asn: int
+    first_seen: int
+    last_seen: int
+    sessions: int
+    events: int
+    reports: int
+    reporters: int
+    last_reported: int
+    buf: bytes
+
+
+#: Record header layout, little-endian, in RecordHeader field order.
 HEADER = struct.Struct("<BBBBBBBBB3xIIIIIIIIII")
-HEADER_FIELDS = (
-    "score",
-    "raw_score",
-    "max_severity",
-    "benign_source",
-    "n_protocols",
-    "n_behaviors",
-    "n_primitives",
-    "n_categories",
-    "flags",
-    "row",
-    "country",
-    "asn",
-    "first_seen",
-    "last_seen",
-    "sessions",
-    "events",
-    "reports",
-    "reporters",
-    "last_reported",
-)
+HEADER_FIELDS = RecordHeader._fields[:-1]
 #: Bytes per element of the packed arrays that follow the header.
 PROTOCOL_ITEM = struct.Struct("<BII")  # protocol id, sessions, events
 COUNTED_ITEM = struct.Struct("<HI")  # behavior/primitive id, count
@@ -215,7 +219,7 @@ SUMMARY_DTYPE = np.dtype(
 _new_tuple = tuple.__new__
 
 
-class Record(namedtuple("RecordHeader", (*HEADER_FIELDS, "buf"))):  # noqa: PYI024
+class Record(RecordHeader):
     """One decoded snapshot record: the header fields, then the raw bytes.
 
     The packed arrays (protocols, behaviors, ...) decode on first use.
@@ -226,7 +230,8 @@ class Record(namedtuple("RecordHeader", (*HEADER_FIELDS, "buf"))):  # noqa: PYI0
     @classmethod
     def decode(cls, buf: bytes) -> "Record":
         """Return the record stored as ``buf``."""
-        return _new_tuple(cls, HEADER.unpack_from(buf) + (buf,))
+        # PERF: concatenation is ~30% faster here than unpacking into a tuple.
+        return _new_tuple(cls, HEADER.unpack_from(buf) + (buf,))  # noqa: RUF005
 
     def _items(self, which: int, item: struct.Struct) -> list[tuple[int, ...]]:
         sizes = (

@@ -190,7 +190,7 @@ class Snapshot:
         """Yield the addresses of ``rows`` as text lines, in chunks."""
         for start in range(0, len(rows), RENDER_CHUNK):
             yield ipcore.render_ips(
-                self._ips, rows[start : start + RENDER_CHUNK], prefix, suffix
+                self._ips, rows[start : start + RENDER_CHUNK].data, prefix, suffix
             )
 
     def ip_text(self, row: int) -> str:
