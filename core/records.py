@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+
 class RecordHeader(NamedTuple):
     """The fixed fields of a stored record, then the record's bytes."""
 
