@@ -53,7 +53,8 @@ class TextProgress:
         """Start a stage and print its first line."""
         self.name, self.total, self.done = name, total, 0
         self.started = self.last = time.monotonic()
-        self._draw(force=True)
+        if self.tty:
+            self._draw(force=True)
 
     def advance(self, units: int) -> None:
         """Add progress and redraw when the interval has passed."""
@@ -84,7 +85,10 @@ class TextProgress:
                 f"{self.done:,}/{self.total:,} {elapsed:6.1f}s"
             )
         else:
-            text = f"{self.name:<12} {self.done:,} {elapsed:6.1f}s"
+            count = f"{self.done:,} " if self.done else ""
+            text = (
+                f"{self.name:<12} {count}{'done' if final else '...'} {elapsed:6.1f}s"
+            )
         if self.tty:
             self.stream.write("\r" + text + ("\n" if final else ""))
         else:
