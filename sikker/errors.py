@@ -49,3 +49,7 @@ class BuildError(SikkerError, RuntimeError):
 
 class ExtensionMissingError(SikkerError, ImportError):
     """The compiled extension is required but not importable."""
+
+
+class CatalogError(SikkerError, ValueError):
+    """The editorial catalog (primitives and behaviors) is invalid."""
