@@ -115,23 +115,12 @@ def _headers(
     batch: RecordTable, rows: np.ndarray, severity: np.ndarray, countries: np.ndarray
 ) -> np.ndarray:
     hdr = np.zeros(len(batch), HEADER_DTYPE)
-    for name in (
-        "score",
-        "raw_score",
-        "benign_source",
-        "asn",
-        "first_seen",
-        "last_seen",
-        "sessions",
-        "events",
-        "reports",
-        "reporters",
-        "last_reported",
-    ):
-        hdr[name] = getattr(batch, name)
+    for name in RecordTable.SCALARS:
+        if name != "country":  # stored as an index into the country list
+            hdr[name] = getattr(batch, name)
+    hdr["country"] = countries
     hdr["row"] = rows
     hdr["max_severity"] = severity
-    hdr["country"] = countries
     for field, col in (
         ("n_protocols", batch.protocols),
         ("n_behaviors", batch.behaviors),

@@ -6,10 +6,10 @@ country and score) and joins the stored address texts.
 """
 
 import sqlite3
-import time
 from collections.abc import Callable
 
 from benchmarks.data import demo_snapshot, scale, sqlite_db
+from benchmarks.timing import best_of
 from sikker.core.filters import BlacklistQuery
 from sikker.core.snapshot import Snapshot
 from sikker.core.vocab import PROTOCOL_IDS
@@ -17,15 +17,6 @@ from sikker.core.vocab import PROTOCOL_IDS
 COUNTRIES = ("CN", "RU", "BR", "IN")
 PROTOCOL = "ssh"
 TARGET = 100_000
-
-
-def _best_of(func: Callable[[], object], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def _query(snapshot: Snapshot, target: int) -> BlacklistQuery:
@@ -64,8 +55,8 @@ def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
 
     mine, other = ours(), theirs()
     same = mine == other
-    ours_s = _best_of(ours, 20)
-    theirs_s = _best_of(theirs, 3)
+    ours_s = best_of(ours, 20)
+    theirs_s = best_of(theirs, 3)
     count = mine.count(b"\n")
     figures = {
         "blacklist_ips": float(n),

@@ -11,12 +11,12 @@ best of 3 runs; ratios are ``baseline / ours``.
 import ipaddress
 import random
 import socket
-import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
 import numpy as np
 
+from benchmarks.timing import best_of
 from sikker.core import ipcore_py
 from sikker.core.twins import compiled
 
@@ -48,12 +48,7 @@ def make_addresses(count: int, seed: int = SEED) -> list[str]:
 
 def best_ns(run: Callable[[], object], items: int) -> float:
     """Return the best of REPEATS timings of ``run`` in ns per item."""
-    best = float("inf")
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - started)
-    return best / items * 1e9
+    return best_of(run, REPEATS) / items * 1e9
 
 
 def loop(func: Callable[[str], object], texts: Sequence[str]) -> Callable[[], None]:
