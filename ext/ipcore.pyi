@@ -14,7 +14,6 @@ __all__ = [
     "unpack_ip",
 ]
 
-
 def parse_ip(text: str) -> tuple[int, int]:
     """Parse an IPv4 or IPv6 address into its version and integer value.
 
@@ -31,7 +30,6 @@ def parse_ip(text: str) -> tuple[int, int]:
         InvalidAddressError: ``text`` is not an address; ``reason`` says why.
         TypeError: ``text`` is not a ``str``.
     """
-
 
 def parse_cidr(text: str, strict: bool = True) -> tuple[int, int, int]:
     """Parse an address or ``address/prefixlen`` network.
@@ -53,7 +51,6 @@ def parse_cidr(text: str, strict: bool = True) -> tuple[int, int, int]:
         TypeError: ``text`` is not a ``str``.
     """
 
-
 def format_ip(version: int, value: int) -> str:
     """Format an integer address as text.
 
@@ -74,7 +71,6 @@ def format_ip(version: int, value: int) -> str:
         TypeError: ``version`` or ``value`` is not an integer.
     """
 
-
 def pack_ip(text: str) -> bytes:
     """Pack an address into 4 (IPv4) or 16 (IPv6) big-endian bytes.
 
@@ -91,7 +87,6 @@ def pack_ip(text: str) -> bytes:
         InvalidAddressError: ``text`` is not an address.
         TypeError: ``text`` is not a ``str``.
     """
-
 
 def unpack_ip(packed: Buffer) -> str:
     """Turn 4 or 16 packed bytes back into text.
@@ -110,7 +105,6 @@ def unpack_ip(packed: Buffer) -> str:
         TypeError: ``packed`` is not bytes-like.
     """
 
-
 def to_ip16(text: str) -> bytes:
     """Return the 16-byte storage form of an address.
 
@@ -128,7 +122,6 @@ def to_ip16(text: str) -> bytes:
         TypeError: ``text`` is not a ``str``.
     """
 
-
 def from_ip16(packed: Buffer) -> str:
     """Turn the 16-byte storage form back into text.
 
@@ -145,7 +138,6 @@ def from_ip16(packed: Buffer) -> str:
         InvalidAddressError: ``packed`` is not 16 bytes long.
         TypeError: ``packed`` is not bytes-like.
     """
-
 
 def classify(version: int, value: int) -> str | None:
     """Say why an address is not public, or return None if it is.
@@ -169,7 +161,6 @@ def classify(version: int, value: int) -> str | None:
         ValueError: ``version`` is neither 4 nor 6.
         TypeError: ``version`` or ``value`` is not an integer.
     """
-
 
 def render_ips(
     column: Buffer, rows: Buffer, prefix: Buffer = b"", suffix: Buffer = b"\n"
