@@ -30,6 +30,7 @@ from sikker.errors import InvalidAddressError, SnapshotCorruptError
 MAX_BLOCK_PREFIX = {4: 16, 6: 48}
 _ALL_ROWS = 1 << 32
 RENDER_CHUNK = 1 << 16
+_EMPTY = FrozenBitMap()
 
 
 class Snapshot:
@@ -66,6 +67,7 @@ class Snapshot:
         self.asn_orgs: dict[str, str] = meta["asn_orgs"]
         self.catalog: dict[str, list[dict[str, Any]]] = meta["catalog"]
         self.benign_sources: list[dict[str, Any]] = meta["benign_sources"]
+        #: Cardinality of every stored bitmap, by name.
         self.bitmap_sizes: dict[str, int] = meta["bitmaps"]
         self._bitmaps: dict[str, FrozenBitMap] = {}
         self._bitmap_lock = threading.Lock()
@@ -81,7 +83,7 @@ class Snapshot:
         return self.manifest.counts["ips"]
 
     def close(self) -> None:
-        """Release the LMDB environment and the mapped columns."""
+        """Release the LMDB environment (the columns unmap when unreferenced)."""
         self._env.close()
 
     def __enter__(self) -> "Snapshot":
@@ -99,15 +101,6 @@ class Snapshot:
             InvalidAddressError: ``ip`` is not an IPv4/IPv6 address.
         """
         return self._get(ipcore.to_ip16(ip))
-
-    def record(self, row: int) -> Record:
-        """Return the record stored at ``row``."""
-        if not 0 <= row < self.count:
-            raise IndexError(f"row {row} is not in snapshot {self.sequence}")
-        record = self._get(bytes(self._ips[row * 16 : row * 16 + 16]))
-        if record is None:
-            raise SnapshotCorruptError(f"{self.path}: row {row} has no record")
-        return record
 
     def _get(self, ip16: bytes) -> Record | None:
         with self._env.begin(db=self._ip_db) as txn:
@@ -144,6 +137,8 @@ class Snapshot:
 
     def bitmap(self, name: str) -> FrozenBitMap:
         """Return the bitmap ``name`` (e.g. ``country:CN``); empty if absent."""
+        if name not in self.bitmap_sizes:  # e.g. an AS with no listed IP
+            return _EMPTY
         bm = self._bitmaps.get(name)
         if bm is None:
             with self._bitmap_lock:
@@ -222,7 +217,7 @@ class Snapshot:
         with self._env.begin(db=self._dbs[BITMAPS], buffers=False) as txn:
             data = txn.get(name.encode())
         if data is None:
-            return FrozenBitMap()
+            raise SnapshotCorruptError(f"{self.path}: bitmap {name!r} is missing")
         try:
             return FrozenBitMap.deserialize(data)
         except ValueError as ex:

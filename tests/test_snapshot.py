@@ -4,7 +4,12 @@ import ipaddress
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from sikker.builder import demo
+from sikker.builder.publish import publish
+from sikker.core import ipcore
 from sikker.core.filters import BlacklistQuery
 from sikker.core.layout import current_path
 from sikker.core.snapshot import Snapshot
@@ -151,3 +156,85 @@ def test_every_row_maps_back_to_its_address(snapshot: Snapshot) -> None:
     assert stored == {str(ipaddress.ip_address(r["ip"])) for r in RECORDS}
     for row in range(snapshot.count):
         assert snapshot.lookup(snapshot.ip_text(row)).row == row
+
+
+# -- the blacklist against a plain-Python oracle, on demo data -------------------
+
+
+@pytest.fixture(scope="module")
+def demo_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
+    data = tmp_path_factory.mktemp("demo")
+    publish(demo.generate(4000, seed=5, now=1_800_000_000), data)
+    with Snapshot(current_path(data)) as snap:
+        yield snap
+
+
+@pytest.fixture(scope="module")
+def oracle_rows(demo_snapshot: Snapshot) -> list[dict]:
+    """Every row decoded the slow way: one lookup per address."""
+    rows = []
+    for row in range(demo_snapshot.count):
+        text = demo_snapshot.ip_text(row)
+        record = demo_snapshot.lookup(text)
+        rows.append(
+            {
+                "row": record.row,
+                "ip16": ipcore.to_ip16(text),
+                "version": 6 if ":" in text else 4,
+                "score": record.score,
+                "last_seen": record.last_seen,
+                "country": demo_snapshot.countries[record.country],
+                "asn": record.asn,
+                "protocols": {pid for pid, _, _ in record.protocols},
+                "severity": record.max_severity,
+            }
+        )
+    return rows
+
+
+def test_rows_follow_score_then_recency_then_address(oracle_rows: list[dict]) -> None:
+    assert [r["row"] for r in oracle_rows] == list(range(len(oracle_rows)))
+    keys = [(-r["score"], -r["last_seen"], r["ip16"]) for r in oracle_rows]
+    assert keys == sorted(keys)
+
+
+def _expected(rows: list[dict], q: BlacklistQuery) -> list[int]:
+    def keep(r: dict) -> bool:
+        return (
+            r["score"] >= q.score_minimum
+            and (not q.only_countries or r["country"] in q.only_countries)
+            and r["country"] not in q.except_countries
+            and (not q.only_asn or r["asn"] in q.only_asn)
+            and r["asn"] not in q.except_asn
+            and (not q.ip_version or r["version"] == q.ip_version)
+            and (not q.protocols or bool(r["protocols"] & set(q.protocols)))
+            and r["severity"] >= q.min_severity
+        )
+
+    return [r["row"] for r in rows if keep(r)][: q.limit]
+
+
+def some(values: list) -> st.SearchStrategy[tuple]:
+    return st.lists(st.sampled_from(values), max_size=3).map(tuple)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_blacklist_equals_a_plain_python_filter(
+    demo_snapshot: Snapshot, oracle_rows: list[dict], data: st.DataObject
+) -> None:
+    countries = sorted({r["country"] for r in oracle_rows if r["country"]})
+    asns = sorted({r["asn"] for r in oracle_rows if r["asn"]})
+    query = BlacklistQuery(
+        score_minimum=data.draw(st.integers(0, 100)),
+        only_countries=data.draw(some(countries)),
+        except_countries=data.draw(some(countries)),
+        only_asn=data.draw(some(asns)),
+        except_asn=data.draw(some([*asns, 64512])),
+        ip_version=data.draw(st.sampled_from([None, 4, 6])),
+        protocols=data.draw(some(list(range(16)))),
+        min_severity=data.draw(st.integers(0, 4)),
+        limit=data.draw(st.integers(1, 5000)),
+    )
+    got = demo_snapshot.blacklist(query).tolist()
+    assert got == _expected(oracle_rows, query)
