@@ -5,7 +5,7 @@ import ipaddress
 import numpy as np
 import pytest
 
-from sikker.builder import demo
+from sikker.builder import demo, demo_world
 from sikker.builder.catalog import load_catalog, parse_catalog
 from sikker.core.records import RecordTable
 from sikker.core.vocab import CATEGORIES, PROTOCOL_IDS, countries
@@ -146,9 +146,9 @@ def test_isp_addresses_are_scattered(table):
 
 
 def test_known_prefixes_are_public_and_never_shared():
-    world = demo._build_world(1)
+    world = demo_world.build_world(1)
     per_network = [
-        np.unique(prefixes >> 8 if kind == demo._BENIGN else prefixes)
+        np.unique(prefixes >> 8 if kind == demo_world.BENIGN else prefixes)
         for prefixes, kind in zip(world.known_v4, world.kind, strict=True)
     ]
     slash16 = np.concatenate(per_network)
@@ -162,7 +162,7 @@ def test_well_known_networks_use_their_real_prefixes(table):
     v4 = is_v4(table)
     for asn in (14061, 24940, 16276):
         known = np.concatenate(
-            [demo._prefix_ranges(r.v4) for r in demo._REAL if r.asn == asn]
+            [demo_world.prefix_ranges(r.v4) for r in demo_world._REAL if r.asn == asn]
         )
         mine = table.asn[v4] == asn
         assert mine.sum() > 100
