@@ -316,15 +316,18 @@ def _reports(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return (reports, reporters, category lengths, category keys).
 
-    Busier, more dangerous and hosted IPs are reported more often. Every report
-    carries the main category, some also others.
+    Busier, more dangerous and hosted IPs are reported more often, and busier
+    ones by more people. Every report carries the main category, some also
+    others.
     """
     sessions, max_level, profile, first_protocol = evidence
     n = len(sessions)
     chance = 0.08 + 0.05 * np.log10(sessions) + 0.08 * (max_level >= 3) + 0.05 * profile
     hit = np.flatnonzero(rng.random(n) < np.minimum(chance, 0.85))
     reports, reporters = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    volume = np.minimum(np.floor((1.0 - rng.random(len(hit))) ** (-1 / 1.3)), 20_000)
+    # Heavy-tailed, but an IP our sensors barely saw is rarely reported by hundreds.
+    ceiling = np.minimum(20 + 25 * sessions[hit], 20_000)
+    volume = np.minimum(np.floor((1.0 - rng.random(len(hit))) ** (-1 / 1.3)), ceiling)
     reports[hit] = volume
     reporters[hit] = 1 + rng.binomial(
         reports[hit] - 1, rng.uniform(0.15, 0.8, len(hit))
