@@ -4,6 +4,7 @@ Everything is generated from the seeded demo data, so every suite and every
 baseline sees the same records. Caches live in ``benchmarks/.data/``.
 """
 
+import hashlib
 import shutil
 import sqlite3
 import time
@@ -16,10 +17,20 @@ from sikker.builder import demo
 from sikker.builder.progress import NullProgress
 from sikker.builder.publish import publish
 from sikker.core.layout import current_path
-from sikker.core.records import RecordTable
+from sikker.core.records import HEADER
+from sikker.core.snapshot import Snapshot
 
 CACHE = Path(__file__).resolve().parent / ".data"
+BUILDER = Path(demo.__file__).resolve().parent
 SEED = 7
+
+
+def _data_version() -> str:
+    """Return a tag that changes whenever the demo generator or catalog does."""
+    digest = hashlib.sha256()
+    for name in ("demo.py", "demo_world.py", "demo_addresses.py", "data/catalog.toml"):
+        digest.update((BUILDER / name).read_bytes())
+    return digest.hexdigest()[:8]
 
 
 def scale(quick: bool) -> int:
@@ -29,7 +40,7 @@ def scale(quick: bool) -> int:
 
 def demo_snapshot(n: int, say: Callable[[str], None]) -> Path:
     """Return the directory of a published demo snapshot of ``n`` IPs."""
-    data_dir = CACHE / f"demo-{n}-{SEED}"
+    data_dir = CACHE / f"demo-{n}-{SEED}-{_data_version()}"
     try:
         return current_path(data_dir)
     except Exception:
@@ -41,23 +52,18 @@ def demo_snapshot(n: int, say: Callable[[str], None]) -> Path:
     return current_path(data_dir)
 
 
-def demo_table(n: int) -> RecordTable:
-    """Return the seeded demo table behind :func:`demo_snapshot`."""
-    return demo.generate(n, seed=SEED)
-
-
 def sqlite_db(n: int, say: Callable[[str], None]) -> Path:
     """Return a SQLite file holding the same records as the demo snapshot.
 
     One row per IP keyed by the same 16-byte address, with the same fields
-    (variable-length parts as packed blobs), an index for blacklist queries.
+    (the variable-length parts as one blob) and indexes for blacklists.
     """
-    path = CACHE / f"demo-{n}-{SEED}.sqlite"
+    path = CACHE / f"demo-{n}-{SEED}-{_data_version()}.sqlite"
     if path.exists():
         return path
     say(f"   building the SQLite baseline ({path})")
     started = time.perf_counter()
-    table = demo_table(n)
+    snapshot = demo_snapshot(n, say)
     tmp = path.with_suffix(".tmp")
     tmp.unlink(missing_ok=True)
     db = sqlite3.connect(tmp)
@@ -65,46 +71,27 @@ def sqlite_db(n: int, say: Callable[[str], None]) -> Path:
         """
         PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
         CREATE TABLE ips (ip BLOB PRIMARY KEY, ip_text TEXT, score INT, raw_score INT,
-            country TEXT, asn INT, first_seen INT, last_seen INT,
-            sessions INT, events INT,
-            reports INT, reporters INT, last_reported INT, protocols INT,
-            protocol_counts BLOB, behaviors BLOB, primitives BLOB) WITHOUT ROWID;
+            country TEXT, asn INT, first_seen INT, last_seen INT, sessions INT,
+            events INT, reports INT, reporters INT, last_reported INT,
+            protocols INT, detail BLOB) WITHOUT ROWID;
         """
     )
-    from sikker.builder.encode import protocol_masks
-    from sikker.core import ipcore
-
-    masks = protocol_masks(table)
-    step = 200_000
-    for s in range(0, len(table), step):
-        e = min(s + step, len(table))
-        rows = []
-        for i in range(s, e):
-            ip16 = table.ip[i].tobytes()
-            rows.append(
-                (
-                    ip16,
-                    ipcore.from_ip16(ip16),
-                    int(table.score[i]),
-                    int(table.raw_score[i]),
-                    table.country[i].decode(),
-                    int(table.asn[i]),
-                    int(table.first_seen[i]),
-                    int(table.last_seen[i]),
-                    int(table.sessions[i]),
-                    int(table.events[i]),
-                    int(table.reports[i]),
-                    int(table.reporters[i]),
-                    int(table.last_reported[i]),
-                    int(masks[i]),
-                    _blob(table.protocols, i),
-                    _blob(table.behaviors, i),
-                    _blob(table.primitives, i),
-                )
-            )
-        db.executemany(
-            "INSERT INTO ips VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
-        )
+    with Snapshot(snapshot) as snap:
+        everything = np.arange(snap.count, dtype=np.uint32)
+        texts = b"".join(snap.render_plaintext(everything)).decode().split("\n")
+        codes = np.array(snap.countries, dtype=object)[snap.summary["country"]]
+        masks = snap.summary["protocols"].tolist()
+        batch = []
+        for ip16, r in snap.records():
+            batch.append((
+                ip16, texts[r.row], r.score, r.raw_score, codes[r.row], r.asn,
+                r.first_seen, r.last_seen, r.sessions, r.events, r.reports,
+                r.reporters, r.last_reported, masks[r.row], r.buf[HEADER.size :],
+            ))  # fmt: skip
+            if len(batch) == 100_000:
+                db.executemany(_INSERT, batch)
+                batch.clear()
+        db.executemany(_INSERT, batch)
     db.execute("CREATE INDEX ips_score ON ips (score DESC, last_seen DESC)")
     db.execute("CREATE INDEX ips_country ON ips (country, score DESC, last_seen DESC)")
     db.commit()
@@ -114,11 +101,7 @@ def sqlite_db(n: int, say: Callable[[str], None]) -> Path:
     return path
 
 
-def _blob(col, i: int) -> bytes:  # type: ignore[no-untyped-def]
-    a, b = col.offsets[i], col.offsets[i + 1]
-    return col.ids[a:b].tobytes() + b"".join(
-        v[a:b].tobytes() for v in col.values.values()
-    )
+_INSERT = "INSERT INTO ips VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
 
 def percentile(samples_ns: np.ndarray, q: float) -> float:

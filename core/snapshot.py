@@ -133,6 +133,12 @@ class Snapshot:
                     records.append(Record.decode(value))
         return records
 
+    def records(self) -> Iterator[tuple[bytes, Record]]:
+        """Yield ``(ip16, record)`` for every listed IP, in address order."""
+        with self._env.begin(db=self._ip_db) as txn:
+            for key, value in txn.cursor():
+                yield key, Record.decode(value)
+
     # -- blacklists -------------------------------------------------------
 
     def bitmap(self, name: str) -> FrozenBitMap:
