@@ -9,6 +9,7 @@ primitives, report categories); see docs/snapshot-format.md.
 
 import struct
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -234,32 +235,60 @@ class Record(RecordHeader):
         # PERF: concatenation is ~30% faster here than unpacking into a tuple.
         return _new_tuple(cls, HEADER.unpack_from(buf) + (buf,))  # noqa: RUF005
 
-    def _items(self, which: int, item: struct.Struct) -> list[tuple[int, ...]]:
-        sizes = (
-            self.n_protocols * PROTOCOL_ITEM.size,
-            self.n_behaviors * COUNTED_ITEM.size,
-            self.n_primitives * COUNTED_ITEM.size,
-            self.n_categories * CATEGORY_ITEM.size,
+    def details(self) -> "RecordDetails":
+        """Decode the packed arrays (one struct unpack for all four)."""
+        n_p, n_b, n_m = self.n_protocols, self.n_behaviors, self.n_primitives
+        values = _tail(n_p, n_b, n_m, self.n_categories).unpack_from(
+            self.buf, HEADER.size
         )
-        start = HEADER.size + sum(sizes[:which])
-        return list(item.iter_unpack(self.buf[start : start + sizes[which]]))
+        a = 3 * n_p
+        b = a + 2 * n_b
+        c = b + 2 * n_m
+        return RecordDetails(
+            list(zip(values[0:a:3], values[1:a:3], values[2:a:3])),  # noqa: B905
+            list(zip(values[a:b:2], values[a + 1 : b : 2])),  # noqa: B905
+            list(zip(values[b:c:2], values[b + 1 : c : 2])),  # noqa: B905
+            list(zip(values[c::2], values[c + 1 :: 2])),  # noqa: B905
+        )
 
     @property
     def protocols(self) -> list[tuple[int, int, int]]:
         """Return ``(protocol id, sessions, events)`` per protocol."""
-        return self._items(0, PROTOCOL_ITEM)  # type: ignore[return-value]
+        return self.details().protocols
 
     @property
     def behaviors(self) -> list[tuple[int, int]]:
         """Return ``(behavior index, count)`` per behavior."""
-        return self._items(1, COUNTED_ITEM)  # type: ignore[return-value]
+        return self.details().behaviors
 
     @property
     def primitives(self) -> list[tuple[int, int]]:
         """Return ``(primitive index, count)`` per primitive."""
-        return self._items(2, COUNTED_ITEM)  # type: ignore[return-value]
+        return self.details().primitives
 
     @property
     def categories(self) -> list[tuple[int, int]]:
         """Return ``(category id 1-16, count)`` per report category."""
-        return self._items(3, CATEGORY_ITEM)  # type: ignore[return-value]
+        return self.details().categories
+
+
+class RecordDetails(NamedTuple):
+    """The packed arrays of a record, decoded."""
+
+    protocols: list[tuple[int, int, int]]  # (protocol id, sessions, events)
+    behaviors: list[tuple[int, int]]  # (behavior index, count)
+    primitives: list[tuple[int, int]]  # (primitive index, count)
+    categories: list[tuple[int, int]]  # (category id 1-16, count)
+
+
+@lru_cache(maxsize=4096)
+def _tail(
+    n_protocols: int, n_behaviors: int, n_primitives: int, n_categories: int
+) -> struct.Struct:
+    """Return the layout of a record's packed arrays, given their lengths."""
+    return struct.Struct(
+        "<"
+        + PROTOCOL_ITEM.format[1:] * n_protocols
+        + COUNTED_ITEM.format[1:] * (n_behaviors + n_primitives)
+        + CATEGORY_ITEM.format[1:] * n_categories
+    )
