@@ -18,7 +18,7 @@ from sikker.builder.progress import NullProgress
 from sikker.builder.publish import publish
 from sikker.core.layout import current_path
 from sikker.core.records import HEADER
-from sikker.core.snapshot import Snapshot
+from sikker.core.snapshot import Selection, Snapshot
 
 CACHE = Path(__file__).resolve().parent / ".data"
 BUILDER = Path(demo.__file__).resolve().parent
@@ -76,11 +76,14 @@ def sqlite_db(n: int, say: Callable[[str], None]) -> Path:
             protocols INT, detail BLOB) WITHOUT ROWID;
         """
     )
-    with Snapshot(snapshot) as snap:
-        everything = np.arange(snap.count, dtype=np.uint32)
-        texts = b"".join(snap.render_plaintext(everything)).decode().split("\n")
-        codes = np.array(snap.countries, dtype=object)[snap.summary["country"]]
-        masks = snap.summary["protocols"].tolist()
+    with Snapshot.open(snapshot) as snap:
+        everything = Selection(
+            np.zeros(snap.count, np.uint8), np.arange(snap.count, dtype=np.uint32)
+        )  # every row of a base, in row order
+        texts = snap.ip_texts(everything)
+        summary = snap.summaries(everything)
+        codes = np.array(snap.countries, dtype=object)[summary["country"]]
+        masks = summary["protocols"].tolist()
         batch = []
         for ip16, r in snap.records():
             batch.append((

@@ -80,18 +80,28 @@ def protocol_masks(table: RecordTable) -> np.ndarray:
     return masks
 
 
-def country_index(table: RecordTable) -> tuple[np.ndarray, list[str]]:
+def country_index(
+    table: RecordTable, known: list[str] | None = None
+) -> tuple[np.ndarray, list[str]]:
     """Return (per-record index into the country list, the country list).
 
-    The list is sorted, with the unknown country ``""`` at index 0.
+    The list starts with ``known`` (an overlay keeps its base's indexes), or
+    with the unknown country ``""``; codes not in it follow, sorted.
     """
     codes = np.ascontiguousarray(table.country, "S2").view(">u2")  # sorts like text
-    present = np.flatnonzero(np.bincount(codes, minlength=1 << 16))
-    present = np.union1d(present, [0]).astype(np.uint16)
+    names = list(known or [""])
+    as_code = {_code(name): i for i, name in enumerate(names)}
+    for code in np.flatnonzero(np.bincount(codes, minlength=1 << 16)).tolist():
+        if code not in as_code:
+            as_code[code] = len(names)
+            names.append(code.to_bytes(2, "big").rstrip(b"\0").decode("ascii"))
     lookup = np.zeros(1 << 16, np.uint16)
-    lookup[present] = np.arange(len(present), dtype=np.uint16)
-    names = [int(c).to_bytes(2, "big").rstrip(b"\0").decode("ascii") for c in present]
+    lookup[list(as_code)] = list(as_code.values())
     return lookup[codes], names
+
+
+def _code(name: str) -> int:
+    return int.from_bytes(name.encode("ascii").ljust(2, b"\0"), "big")
 
 
 def summary(

@@ -11,11 +11,11 @@ import fcntl
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sikker.builder.progress import Progress
-from sikker.builder.writer import write_snapshot
+from sikker.builder.writer import Delta, Overlay, write_snapshot
 from sikker.core.layout import (
     CURRENT,
     LOCK,
@@ -59,32 +59,69 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class Publisher:
+    """Holds the data directory's builder lock and publishes generations.
+
+    ``with Publisher(data_dir) as publisher: publisher.publish(table)``; a
+    long-running builder (``sikker build --follow``) keeps one open.
+    """
+
+    def __init__(self, data_dir: Path, keep: int = KEEP) -> None:
+        self.data_dir = Path(data_dir)
+        self.root = self.data_dir / SNAPSHOTS
+        self.keep = keep
+        self._lock = build_lock(self.data_dir)
+
+    def __enter__(self) -> "Publisher":
+        self._lock.__enter__()
+        self.root.mkdir(exist_ok=True)
+        _remove_leftovers(self.root)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.__exit__(None, None, None)
+
+    def publish(
+        self,
+        table: RecordTable,
+        progress: Progress | None = None,
+        overlay: Overlay | None = None,
+        delta: Delta | None = None,
+    ) -> Manifest:
+        """Write ``table`` as the next generation and make it current."""
+        sequence = next_sequence(self.data_dir)
+        tmp = self.staging(sequence)
+        try:
+            manifest = write_snapshot(table, tmp, sequence, progress, overlay, delta)
+            self.commit(tmp, sequence)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return manifest
+
+    def staging(self, sequence: int) -> Path:
+        """Return a private directory to write generation ``sequence`` into."""
+        return self.root / f"{TMP_PREFIX}{snapshot_dirname(sequence)}-{os.getpid()}"
+
+    def commit(self, staged: Path, sequence: int) -> None:
+        """Publish a fully written staging directory as ``sequence``."""
+        _freeze(staged)
+        final = self.root / snapshot_dirname(sequence)
+        os.rename(staged, final)
+        fsync_dir(self.root)
+        point_current(self.data_dir, final)
+        prune(self.data_dir, self.keep)
+
+
 def publish(
     table: RecordTable,
     data_dir: Path,
     progress: Progress | None = None,
     keep: int = KEEP,
 ) -> Manifest:
-    """Build ``table`` into a new snapshot and make it the current one."""
-    data_dir = Path(data_dir)
-    with build_lock(data_dir):
-        root = data_dir / SNAPSHOTS
-        root.mkdir(exist_ok=True)
-        _remove_leftovers(root)
-        sequence = next_sequence(data_dir)
-        tmp = root / f"{TMP_PREFIX}{snapshot_dirname(sequence)}-{os.getpid()}"
-        try:
-            manifest = write_snapshot(table, tmp, sequence, progress)
-            _freeze(tmp)
-            final = root / snapshot_dirname(sequence)
-            os.rename(tmp, final)
-            fsync_dir(root)
-            point_current(data_dir, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        prune(data_dir, keep)
-        return manifest
+    """Build ``table`` into a new full snapshot and make it the current one."""
+    with Publisher(data_dir, keep) as publisher:
+        return publisher.publish(table, progress)
 
 
 def next_sequence(data_dir: Path) -> int:
@@ -105,15 +142,21 @@ def point_current(data_dir: Path, snapshot: Path) -> None:
 
 
 def prune(data_dir: Path, keep: int) -> None:
-    """Delete published snapshots beyond the newest ``keep`` (never CURRENT)."""
-    try:
-        live = current_path(data_dir).name
-    except NoSnapshotError:
-        live = ""
-    for sequence in published_sequences(data_dir)[:-keep]:
-        name = snapshot_dirname(sequence)
-        if name != live:
-            _remove(data_dir / SNAPSHOTS / name)
+    """Delete generations beyond the newest ``keep``.
+
+    Never deletes CURRENT, nor a base that a kept overlay is layered on.
+    """
+    sequences = published_sequences(data_dir)
+    kept = set(sequences[-keep:])
+    with suppress(NoSnapshotError):
+        kept.add(int(current_path(data_dir).name))
+    for sequence in list(kept):
+        base = Manifest.load(data_dir / SNAPSHOTS / snapshot_dirname(sequence)).base
+        if base is not None:
+            kept.add(base)
+    for sequence in sequences:
+        if sequence not in kept:
+            _remove(data_dir / SNAPSHOTS / snapshot_dirname(sequence))
 
 
 def _freeze(directory: Path) -> None:

@@ -7,19 +7,24 @@ and synced once at the end. docs/snapshot-format.md describes every file.
 
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import lmdb
 import numpy as np
 import orjson
 import pyroaring
+from pyroaring import BitMap
 
 from sikker.builder import bitmaps, encode
 from sikker.builder.progress import NullProgress, Progress
-from sikker.core.layout import IPS_FILE, LMDB_DIR, MANIFEST, SUMMARY_FILE
+from sikker.core.generation import Generation
+from sikker.core.layout import DELTA_FILE, IPS_FILE, LMDB_DIR, MANIFEST, SUMMARY_FILE
 from sikker.core.manifest import Manifest, file_digest
-from sikker.core.records import RecordTable, address_order, is_ipv4, take_ip
-from sikker.core.snapshot_tables import IP, TABLES
+from sikker.core.records import Record, RecordTable, address_order, is_ipv4, take_ip
+from sikker.core.snapshot import TOMBSTONES
+from sikker.core.snapshot_tables import BITMAPS, IP, META, TABLES
+from sikker.errors import BuildError
 
 
 def score_order(table: RecordTable, by_address: np.ndarray) -> np.ndarray:
@@ -44,18 +49,41 @@ def _map_size(table: RecordTable) -> int:
     return (256 << 20) + len(table) * 1024
 
 
+@dataclass
+class Overlay:
+    """Write an overlay on ``base``: the table's IPs replace the base's.
+
+    ``removed`` lists (N, 16) addresses to hide from the base.
+    """
+
+    base: Generation
+    removed: np.ndarray = field(default_factory=lambda: np.zeros((0, 16), np.uint8))
+
+
+@dataclass
+class Delta:
+    """The addresses whose visible record changed since sequence ``since``."""
+
+    since: int
+    changed: np.ndarray  # (K, 16) uint8
+
+
 def write_snapshot(
     table: RecordTable,
     directory: Path,
     sequence: int,
     progress: Progress | None = None,
+    overlay: Overlay | None = None,
+    delta: Delta | None = None,
 ) -> Manifest:
-    """Write ``table`` as snapshot ``sequence`` into the new ``directory``."""
+    """Write ``table`` as generation ``sequence`` into the new ``directory``."""
     progress = progress or NullProgress()
     n = len(table)
     progress.stage("ordering", n)
     by_address = address_order(table.ip)
     table.validate(by_address)
+    if overlay is not None:
+        _check_compatible(table, overlay.base)
     directory.mkdir(parents=True)
     order = score_order(table, by_address)
     table = table.take(order)
@@ -63,7 +91,8 @@ def write_snapshot(
     rows[order] = np.arange(n, dtype=np.uint32)
     rows_by_address = rows[by_address]
     severity = encode.max_severity(table)
-    country_ix, countries = encode.country_index(table)
+    known = overlay.base.countries if overlay is not None else None
+    country_ix, countries = encode.country_index(table, known)
     progress.finish()
 
     env = lmdb.open(
@@ -80,10 +109,17 @@ def write_snapshot(
         bitmap_index = _write_bitmaps(
             env, dbs, table, severity, countries, country_ix, progress
         )
-        with env.begin(write=True, db=dbs[b"meta"]) as txn:
+        counts = _counts(table)
+        if overlay is not None:
+            hidden = _hide(env, dbs, table, overlay)
+            bitmap_index[TOMBSTONES] = len(hidden)
+            counts = _overlay_counts(overlay.base, hidden, counts)
+        orgs = dict(overlay.base.asn_orgs) if overlay is not None else {}
+        orgs.update({str(k): v for k, v in table.asn_orgs.items()})
+        with env.begin(write=True, db=dbs[META]) as txn:
             meta = {
                 "countries": countries,
-                "asn_orgs": {str(k): v for k, v in table.asn_orgs.items()},
+                "asn_orgs": orgs,
                 "catalog": table.catalog,
                 "benign_sources": table.benign_sources,
                 "bitmaps": bitmap_index,
@@ -100,14 +136,20 @@ def write_snapshot(
     _write_file(
         directory / SUMMARY_FILE, encode.summary(table, severity, country_ix).tobytes()
     )
+    if delta is not None:
+        _write_file(
+            directory / DELTA_FILE, np.ascontiguousarray(delta.changed).tobytes()
+        )
     progress.finish()
 
-    v4 = int(is_ipv4(table.ip).sum())
     manifest = Manifest(
         sequence=sequence,
         created_at=int(time.time()),
-        counts={"ips": n, "ipv4": v4, "ipv6": n - v4},
+        counts=counts,
+        rows=n,
         score_rows=score_rows(table.score),
+        base=overlay.base.sequence if overlay is not None else None,
+        delta={"from": delta.since, "count": len(delta.changed)} if delta else None,
         engine={
             "lmdb": ".".join(map(str, lmdb.version())),
             "py-lmdb": lmdb.__version__,
@@ -121,6 +163,53 @@ def write_snapshot(
     _write_file(directory / MANIFEST, manifest.to_json())
     progress.finish()
     return manifest
+
+
+def _counts(table: RecordTable) -> dict[str, int]:
+    v4 = int(is_ipv4(table.ip).sum())
+    return {"ips": len(table), "ipv4": v4, "ipv6": len(table) - v4}
+
+
+def _check_compatible(table: RecordTable, base: Generation) -> None:
+    """Refuse an overlay whose indexes would mean something else in its base."""
+    if table.catalog != base.catalog or table.benign_sources != base.benign_sources:
+        raise BuildError(
+            "the catalog or the known-benign sources changed since the base "
+            f"snapshot {base.sequence}; build a full snapshot instead of an overlay"
+        )
+
+
+def _hide(
+    env: lmdb.Environment, dbs: dict, table: RecordTable, overlay: Overlay
+) -> BitMap:
+    """Mark removed addresses and return the base rows the overlay replaces."""
+    hidden = BitMap()
+    replaced = np.ascontiguousarray(table.ip).tobytes()
+    removed = np.ascontiguousarray(overlay.removed).tobytes()
+    with env.begin(write=True, db=dbs[IP]) as txn:
+        for data, is_removed in ((replaced, False), (removed, True)):
+            for at in range(0, len(data), 16):
+                ip16 = data[at : at + 16]
+                buf = overlay.base.get(ip16)
+                if buf:
+                    hidden.add(Record.decode(buf).row)
+                    if is_removed:
+                        txn.put(ip16, b"")  # a tombstone: listed in the base, not now
+    hidden.run_optimize()
+    with env.begin(write=True, db=dbs[BITMAPS]) as txn:
+        txn.put(TOMBSTONES.encode(), hidden.serialize())
+    return hidden
+
+
+def _overlay_counts(
+    base: Generation, hidden: BitMap, own: dict[str, int]
+) -> dict[str, int]:
+    """Return the counts readers see through the overlay."""
+    hidden_v4 = hidden.intersection_cardinality(base.bitmap("version:4"))
+    counts = base.manifest.counts
+    ipv4 = counts["ipv4"] - hidden_v4 + own["ipv4"]
+    ipv6 = counts["ipv6"] - (len(hidden) - hidden_v4) + own["ipv6"]
+    return {"ips": ipv4 + ipv6, "ipv4": ipv4, "ipv6": ipv6}
 
 
 def _write_records(

@@ -25,6 +25,7 @@ MANIFEST = "manifest.json"
 LMDB_DIR = "lmdb"
 IPS_FILE = "ips.bin"
 SUMMARY_FILE = "summary.bin"
+DELTA_FILE = "delta.bin"
 
 
 def snapshot_dirname(sequence: int) -> str:

@@ -10,7 +10,7 @@ import orjson
 from sikker.core.layout import MANIFEST
 from sikker.errors import SnapshotCorruptError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _CHUNK = 1 << 20
 
 
@@ -20,13 +20,21 @@ class Manifest:
 
     sequence: int
     created_at: int  # epoch seconds
+    #: Listed IPs as readers see them (with the base, for an overlay).
     counts: dict[str, int]  # ips, ipv4, ipv6
+    #: Rows in this generation's own columns.
+    rows: int
     #: score_rows[s] = number of rows with score >= s (rows are score-ordered).
     score_rows: list[int]
-    files: dict[str, dict[str, Any]] = field(
-        default_factory=dict
-    )  # name -> size, sha256
-    engine: dict[str, str] = field(default_factory=dict)  # lmdb, pyroaring versions
+    #: For an overlay: the sequence of the base it is layered on.
+    base: int | None = None
+    #: What changed since the previous sequence, ``{"from": seq, "count": n}``
+    #: (the addresses are in delta.bin); None when not known (a full build).
+    delta: dict[str, int] | None = None
+    #: Every file: name -> {"size", "sha256"}.
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Versions that wrote it: lmdb engine, py-lmdb, pyroaring.
+    engine: dict[str, str] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
     def to_json(self) -> bytes:

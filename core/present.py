@@ -10,12 +10,10 @@ import weakref
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from sikker.core import ipcore
 from sikker.core.filters import BlacklistQuery
 from sikker.core.records import Record
-from sikker.core.snapshot import Snapshot
+from sikker.core.snapshot import Selection, Snapshot
 from sikker.core.vocab import CATEGORIES, PROTOCOLS, SEVERITIES, countries
 
 
@@ -140,33 +138,35 @@ def _catalog_views(snapshot: Snapshot) -> tuple[list[dict], list[dict]]:
 
 
 def blacklist_payload(
-    snapshot: Snapshot, query: BlacklistQuery, rows: np.ndarray
+    snapshot: Snapshot, query: BlacklistQuery, selection: Selection
 ) -> dict[str, Any]:
-    """Return the JSON blacklist document for ``rows`` (already filtered)."""
-    summary = snapshot.summary[rows]
-    scores = summary["score"].tolist()
-    last_seen = summary["last_seen"].tolist()
-    sessions = summary["sessions"].tolist()
-    masks = summary["protocols"].tolist()
-    country_ix = summary["country"].tolist()
-    asns = summary["asn"].tolist()
+    """Return the JSON blacklist document for ``selection`` (already filtered)."""
+    summary = snapshot.summaries(selection)
+    columns = zip(
+        snapshot.ip_texts(selection),
+        summary["score"].tolist(),
+        summary["last_seen"].tolist(),
+        summary["sessions"].tolist(),
+        summary["protocols"].tolist(),
+        summary["country"].tolist(),
+        summary["asn"].tolist(),
+        strict=True,
+    )
     names = snapshot.countries
     orgs = snapshot.asn_orgs
-    data = []
-    for i, row in enumerate(rows.tolist()):
-        asn = asns[i]
-        data.append(
-            {
-                "ip": snapshot.ip_text(row),
-                "confidenceLevel": scores[i],
-                "lastSeen": last_seen[i] * 1000,
-                "sessions": sessions[i],
-                "protocols": protocol_names(masks[i]),
-                "countryCode": names[country_ix[i]] or None,
-                "asn": str(asn) if asn else None,
-                "asnOrg": orgs.get(str(asn)) if asn else None,
-            }
-        )
+    data = [
+        {
+            "ip": ip,
+            "confidenceLevel": score,
+            "lastSeen": last_seen * 1000,
+            "sessions": sessions,
+            "protocols": protocol_names(mask),
+            "countryCode": names[country] or None,
+            "asn": str(asn) if asn else None,
+            "asnOrg": orgs.get(str(asn)) if asn else None,
+        }
+        for ip, score, last_seen, sessions, mask, country, asn in columns
+    ]
     return {
         "meta": {
             "generatedAt": int(time.time() * 1000),

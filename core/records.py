@@ -75,6 +75,21 @@ class Ragged:
             {name: np.zeros(0, np.uint32) for name in value_names},
         )
 
+    @classmethod
+    def concat(cls, columns: "list[Ragged]") -> "Ragged":
+        """Return the records of every column, one after the other."""
+        lengths = np.concatenate([c.lengths() for c in columns])
+        offsets = np.zeros(len(lengths) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return cls(
+            offsets,
+            np.concatenate([c.ids for c in columns]),
+            {
+                name: np.concatenate([c.values[name] for c in columns])
+                for name in columns[0].values
+            },
+        )
+
     def lengths(self) -> np.ndarray:
         """Return the number of entries of each record."""
         return np.diff(self.offsets)
@@ -145,6 +160,25 @@ class RecordTable:
 
     def __len__(self) -> int:
         return len(self.ip)
+
+    @classmethod
+    def concat(cls, tables: "list[RecordTable]") -> "RecordTable":
+        """Return the records of every table (same catalog and sources)."""
+        first = tables[0]
+        columns: dict[str, Any] = {"ip": np.concatenate([t.ip for t in tables])}
+        for name in cls.SCALARS:
+            columns[name] = np.concatenate([getattr(t, name) for t in tables])
+        for name in cls.RAGGED:
+            columns[name] = Ragged.concat([getattr(t, name) for t in tables])
+        orgs: dict[int, str] = {}
+        for table in tables:
+            orgs.update(table.asn_orgs)
+        return cls(
+            **columns,
+            asn_orgs=orgs,
+            catalog=first.catalog,
+            benign_sources=first.benign_sources,
+        )
 
     def take(self, order: np.ndarray) -> "RecordTable":
         """Return a table with records reordered (or subset) by ``order``."""

@@ -1,90 +1,75 @@
-"""Read one published snapshot: lookups, block lookups and blacklists.
+"""What readers see: a base generation, possibly with an overlay on top.
 
-A :class:`Snapshot` is immutable and safe to share between threads. Open it
-in the process that uses it (after fork, never before): LMDB environments
-must not cross a fork. Snapshots are opened without LMDB's lock file because
-nothing ever writes them again (the builder makes them read-only).
+An incremental build writes only the changed IPs, as an overlay generation
+on the current base: its own small LMDB table, columns and bitmaps, plus a
+``tombstones`` bitmap of the base rows it replaces. A lookup asks the overlay
+first; a blacklist selects in both and merges by (confidence, recency). The
+overlay's country list extends the base's, so country indexes of both mean
+the same. Every method answers from one consistent (base, overlay) pair.
 """
 
-import mmap
-import threading
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-import lmdb
 import numpy as np
-import orjson
-from pyroaring import BitMap, FrozenBitMap
 
 from sikker.core import ipcore
 from sikker.core.filters import BlacklistQuery
-from sikker.core.layout import IPS_FILE, LMDB_DIR, SUMMARY_FILE
+from sikker.core.generation import Generation
+from sikker.core.layout import snapshot_dirname
 from sikker.core.manifest import Manifest
 from sikker.core.records import MAPPED_PREFIX, SUMMARY_DTYPE, Record
-from sikker.core.snapshot_tables import BITMAPS, IP, META, TABLES
-from sikker.core.vocab import PROTOCOLS, SEVERITIES
-from sikker.errors import InvalidAddressError, SnapshotCorruptError
+from sikker.errors import InvalidAddressError
 
-#: Widest networks ``lookup_block`` accepts (2^16 IPv4, 2^16 /64s... of IPv6).
+#: Widest networks ``lookup_block`` accepts (2^16 addresses / 2^80 for IPv6).
 MAX_BLOCK_PREFIX = {4: 16, 6: 48}
-_ALL_ROWS = 1 << 32
 RENDER_CHUNK = 1 << 16
-_EMPTY = FrozenBitMap()
+TOMBSTONES = "tombstones"
+
+
+class Selection(NamedTuple):
+    """Rows picked from a snapshot, best first: ``layers[layer[i]]`` row ``rows[i]``."""
+
+    layer: np.ndarray  # uint8: 0 = base (or the only generation), 1 = overlay
+    rows: np.ndarray  # uint32
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 class Snapshot:
-    """One immutable snapshot directory, opened read-only."""
+    """A published snapshot: one generation, or an overlay and its base."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.manifest = Manifest.load(self.path)
-        try:
-            self._env = lmdb.open(
-                str(self.path / LMDB_DIR),
-                readonly=True,
-                lock=False,
-                max_dbs=len(TABLES),
-                max_spare_txns=0,
-            )
-            self._dbs = {name: self._env.open_db(name, create=False) for name in TABLES}
-        except lmdb.Error as ex:
-            raise SnapshotCorruptError(
-                f"{self.path}: cannot open LMDB tables: {ex}"
-            ) from ex
-        self._ip_db = self._dbs[IP]
-        self._ips = _map_file(self.path / IPS_FILE, 16 * self.count)
-        self._summary_map = _map_file(
-            self.path / SUMMARY_FILE, SUMMARY_DTYPE.itemsize * self.count
-        )
-        self.summary = (
-            np.frombuffer(self._summary_map, SUMMARY_DTYPE, self.count)
-            if self.count
-            else np.zeros(0, SUMMARY_DTYPE)
-        )
-        meta = self._load_meta()
-        self.countries: list[str] = meta["countries"]
-        self.asn_orgs: dict[str, str] = meta["asn_orgs"]
-        self.catalog: dict[str, list[dict[str, Any]]] = meta["catalog"]
-        self.benign_sources: list[dict[str, Any]] = meta["benign_sources"]
-        #: Cardinality of every stored bitmap, by name.
-        self.bitmap_sizes: dict[str, int] = meta["bitmaps"]
-        self._bitmaps: dict[str, FrozenBitMap] = {}
-        self._bitmap_lock = threading.Lock()
+    def __init__(self, top: Generation, base: Generation | None = None) -> None:
+        self.top = top
+        self.base = base
+        self.layers = (top,) if base is None else (base, top)
+        self._tombstones = top.bitmap(TOMBSTONES) if base is not None else None
 
-    @property
-    def sequence(self) -> int:
-        """Return the snapshot's sequence number."""
-        return self.manifest.sequence
+    @classmethod
+    def open(
+        cls, path: Path, cache: dict[Path, Generation] | None = None
+    ) -> "Snapshot":
+        """Open the generation at ``path`` and, for an overlay, its base.
 
-    @property
-    def count(self) -> int:
-        """Return the number of IPs in the snapshot."""
-        return self.manifest.counts["ips"]
+        ``cache`` lets a long-lived reader reuse an already open base.
+        """
+        cache = {} if cache is None else cache
+        top = cache.get(path) or Generation(path)
+        cache[path] = top
+        base = None
+        if top.manifest.base is not None:
+            base_path = path.parent / snapshot_dirname(top.manifest.base)
+            base = cache.get(base_path) or Generation(base_path)
+            cache[base_path] = base
+        return cls(top, base)
 
     def close(self) -> None:
-        """Release the LMDB environment (the columns unmap when unreferenced)."""
-        self._env.close()
+        """Close every generation (only when no other reader shares them)."""
+        for layer in self.layers:
+            layer.close()
 
     def __enter__(self) -> "Snapshot":
         return self
@@ -92,7 +77,49 @@ class Snapshot:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- lookups ----------------------------------------------------------
+    # -- what it is ------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        """Return the directory of the newest generation."""
+        return self.top.path
+
+    @property
+    def manifest(self) -> Manifest:
+        """Return the newest generation's manifest."""
+        return self.top.manifest
+
+    @property
+    def sequence(self) -> int:
+        """Return the sequence number readers see."""
+        return self.top.sequence
+
+    @property
+    def count(self) -> int:
+        """Return the number of listed IPs."""
+        return self.top.manifest.counts["ips"]
+
+    @property
+    def countries(self) -> list[str]:
+        """Return the country codes that records' ``country`` indexes name."""
+        return self.top.countries
+
+    @property
+    def asn_orgs(self) -> dict[str, str]:
+        """Return the organisation of every AS number (as a string key)."""
+        return self.top.asn_orgs
+
+    @property
+    def catalog(self) -> dict[str, list[dict[str, Any]]]:
+        """Return the behaviors and primitives that records' indexes name."""
+        return self.top.catalog
+
+    @property
+    def benign_sources(self) -> list[dict[str, Any]]:
+        """Return the known-benign sources that records' indexes name."""
+        return self.top.benign_sources
+
+    # -- lookups ---------------------------------------------------------------
 
     def lookup(self, ip: str) -> Record | None:
         """Return the record of an IP address, or None if it is not listed.
@@ -100,15 +127,15 @@ class Snapshot:
         Raises:
             InvalidAddressError: ``ip`` is not an IPv4/IPv6 address.
         """
-        return self._get(ipcore.to_ip16(ip))
+        ip16 = ipcore.to_ip16(ip)
+        for layer in reversed(self.layers):
+            buf = layer.get(ip16)
+            if buf is not None:
+                return Record.decode(buf) if buf else None  # b"" = removed
+        return None
 
-    def _get(self, ip16: bytes) -> Record | None:
-        with self._env.begin(db=self._ip_db) as txn:
-            buf = txn.get(ip16)
-        return None if buf is None else Record.decode(buf)
-
-    def lookup_block(self, cidr: str, strict: bool = False) -> list[Record]:
-        """Return the records of every listed IP inside a CIDR network.
+    def lookup_block(self, cidr: str, strict: bool = False) -> list[tuple[str, Record]]:
+        """Return ``(address, record)`` for every listed IP inside a network.
 
         Raises:
             InvalidAddressError: ``cidr`` is not a network, or is wider than
@@ -123,122 +150,123 @@ class Snapshot:
         bits = 32 if version == 4 else 128
         last = network | ((1 << (bits - prefix)) - 1)
         start, stop = (_ip16(version, value) for value in (network, last))
-        records = []
-        with self._env.begin(db=self._ip_db) as txn:
-            cursor = txn.cursor()
-            if cursor.set_range(start):
-                for key, value in cursor:
-                    if key > stop:
-                        break
-                    records.append(Record.decode(value))
-        return records
+        found: dict[bytes, bytes] = {}
+        for layer in self.layers:  # later layers replace earlier ones
+            found.update(layer.scan(start, stop))
+        return [
+            (ipcore.from_ip16(ip16), Record.decode(buf))
+            for ip16, buf in sorted(found.items())
+            if buf
+        ]
 
     def records(self) -> Iterator[tuple[bytes, Record]]:
         """Yield ``(ip16, record)`` for every listed IP, in address order."""
-        with self._env.begin(db=self._ip_db) as txn:
-            for key, value in txn.cursor():
-                yield key, Record.decode(value)
+        if self.base is None:
+            for ip16, buf in self.top.items():
+                yield ip16, Record.decode(buf)
+            return
+        overlay = self.top.items()
+        ahead = next(overlay, None)
+        for ip16, buf in self.base.items():
+            while ahead is not None and ahead[0] < ip16:
+                if ahead[1]:
+                    yield ahead[0], Record.decode(ahead[1])
+                ahead = next(overlay, None)
+            if ahead is not None and ahead[0] == ip16:
+                buf, ahead = ahead[1], next(overlay, None)  # replaced or removed
+            if buf:
+                yield ip16, Record.decode(buf)
+        while ahead is not None:
+            if ahead[1]:
+                yield ahead[0], Record.decode(ahead[1])
+            ahead = next(overlay, None)
 
-    # -- blacklists -------------------------------------------------------
+    # -- blacklists ------------------------------------------------------------
 
-    def bitmap(self, name: str) -> FrozenBitMap:
-        """Return the bitmap ``name`` (e.g. ``country:CN``); empty if absent."""
-        if name not in self.bitmap_sizes:  # e.g. an AS with no listed IP
-            return _EMPTY
-        bm = self._bitmaps.get(name)
-        if bm is None:
-            with self._bitmap_lock:
-                bm = self._bitmaps.get(name)
-                if bm is None:
-                    bm = self._load_bitmap(name)
-                    self._bitmaps[name] = bm
-        return bm
+    def blacklist(self, query: BlacklistQuery) -> Selection:
+        """Return the rows matching ``query``, best first, at most ``limit``."""
+        if self.base is None:
+            rows = self.top.select(query)
+            return Selection(np.zeros(len(rows), np.uint8), rows)
+        assert self._tombstones is not None
+        base_rows = self.base.select(query, exclude=self._tombstones)
+        top_rows = self.top.select(query)
+        if not len(top_rows):
+            return Selection(np.zeros(len(base_rows), np.uint8), base_rows)
+        at = self._merge_points(base_rows, top_rows)
+        total = min(len(base_rows) + len(top_rows), query.limit)
+        layer = np.zeros(len(base_rows) + len(top_rows), np.uint8)
+        rows = np.empty(len(layer), np.uint32)
+        top_at = at + np.arange(len(top_rows))
+        layer[top_at] = 1
+        rows[top_at] = top_rows
+        rows[layer == 0] = base_rows
+        return Selection(layer[:total], rows[:total])
 
-    def rows_at_least(self, score: int) -> int:
-        """Return how many rows have a confidence of ``score`` or more."""
-        return self.manifest.score_rows[score]
+    def everything(self) -> Selection:
+        """Return every listed row, best first."""
+        return self.blacklist(BlacklistQuery(score_minimum=0, limit=max(self.count, 1)))
 
-    def blacklist(self, query: BlacklistQuery) -> "np.ndarray":
-        """Return the row ids matching ``query``, best first, at most ``limit``.
+    def _merge_points(self, base_rows: np.ndarray, top_rows: np.ndarray) -> np.ndarray:
+        """Return where each overlay row goes among the base rows.
 
-        Rows are ordered by confidence, then recency, so "confidence >= X" is
-        the row range ``[0, rows_at_least(X))``. Positive filters are
-        intersected smallest first, starting from the range cut.
+        Both lists are ordered by (confidence, recency, address); rows with
+        equal confidence and recency are placed by address, as a full build
+        would order them.
         """
-        end = self.rows_at_least(query.score_minimum)
-        positive = list(self._positive(query))
-        if not positive:
-            result = BitMap(range(0, end)) if end else BitMap()
-        else:
-            positive.sort(key=len)
-            result = BitMap(positive[0])
-            result.remove_range(end, _ALL_ROWS)
-            for bm in positive[1:]:
-                if not result:
-                    break
-                result.intersection_update(bm)
-        for name in self._negative(query):
-            if not result:
-                break
-            result.difference_update(self.bitmap(name))
-        if len(result) > query.limit:
-            result.remove_range(result[query.limit - 1] + 1, _ALL_ROWS)
-        return np.frombuffer(result.to_array(), np.uint32)
+        assert self.base is not None
+        base_keys = _order_keys(self.base.summary[base_rows])
+        top_keys = _order_keys(self.top.summary[top_rows])
+        at = np.searchsorted(base_keys, top_keys, side="left")
+        ends = np.searchsorted(base_keys, top_keys, side="right")
+        for i in np.flatnonzero(ends > at).tolist():  # ties: rare, compare addresses
+            ip16 = self.top.ip16(int(top_rows[i]))
+            while at[i] < ends[i] and self.base.ip16(int(base_rows[at[i]])) < ip16:
+                at[i] += 1
+        return at
 
     def render_plaintext(
-        self, rows: np.ndarray, prefix: bytes = b"", suffix: bytes = b"\n"
+        self, selection: Selection, prefix: bytes = b"", suffix: bytes = b"\n"
     ) -> Iterator[bytes]:
-        """Yield the addresses of ``rows`` as text lines, in chunks."""
-        for start in range(0, len(rows), RENDER_CHUNK):
-            yield ipcore.render_ips(
-                self._ips, rows[start : start + RENDER_CHUNK].data, prefix, suffix
+        """Yield prefix + address + suffix for each selected row, in chunks."""
+        for start in range(0, len(selection), RENDER_CHUNK):
+            stop = start + RENDER_CHUNK
+            yield b"".join(
+                self.layers[layer].render(rows, prefix, suffix)
+                for layer, rows in _runs(
+                    selection.layer[start:stop], selection.rows[start:stop]
+                )
             )
 
-    def ip_text(self, row: int) -> str:
-        """Return the address stored at ``row`` as text."""
-        return ipcore.from_ip16(bytes(self._ips[row * 16 : row * 16 + 16]))
+    def ip_texts(self, selection: Selection) -> list[str]:
+        """Return the addresses of the selected rows as text."""
+        text = b"".join(self.render_plaintext(selection)).decode("ascii")
+        return text.split("\n")[:-1]
 
-    def _positive(self, query: BlacklistQuery) -> Iterator[BitMap | FrozenBitMap]:
-        groups = [
-            [f"country:{c}" for c in query.only_countries],
-            [f"asn:{a}" for a in query.only_asn],
-            [f"protocol:{PROTOCOLS[p]}" for p in query.protocols],
-            [f"severity:{s}" for s in SEVERITIES[max(query.min_severity, 1) - 1 :]]
-            if query.min_severity
-            else [],
-            [f"version:{query.ip_version}"] if query.ip_version else [],
-        ]
-        for names in groups:
-            if len(names) == 1:
-                yield self.bitmap(names[0])
-            elif names:
-                yield BitMap.union(*(self.bitmap(n) for n in names))
+    def summaries(self, selection: Selection) -> np.ndarray:
+        """Return the summary column (SUMMARY_DTYPE) of the selected rows."""
+        if self.base is None:
+            return self.top.summary[selection.rows]
+        out = np.empty(len(selection), SUMMARY_DTYPE)
+        for index, layer in enumerate(self.layers):
+            mask = selection.layer == index
+            out[mask] = layer.summary[selection.rows[mask]]
+        return out
 
-    def _negative(self, query: BlacklistQuery) -> list[str]:
-        return [f"country:{c}" for c in query.except_countries] + [
-            f"asn:{a}" for a in query.except_asn
-        ]
 
-    def _load_bitmap(self, name: str) -> FrozenBitMap:
-        with self._env.begin(db=self._dbs[BITMAPS], buffers=False) as txn:
-            data = txn.get(name.encode())
-        if data is None:
-            raise SnapshotCorruptError(f"{self.path}: bitmap {name!r} is missing")
-        try:
-            return FrozenBitMap.deserialize(data)
-        except ValueError as ex:
-            raise SnapshotCorruptError(
-                f"{self.path}: bitmap {name!r} is invalid: {ex}"
-            ) from ex
+def _order_keys(summary: np.ndarray) -> np.ndarray:
+    """Return keys that sort rows by confidence desc, then last seen desc."""
+    key = (np.uint64(100) - summary["score"].astype(np.uint64)) << np.uint64(32)
+    return key | (np.uint64(0xFFFFFFFF) - summary["last_seen"].astype(np.uint64))
 
-    def _load_meta(self) -> dict[str, Any]:
-        with self._env.begin(db=self._dbs[META]) as txn:
-            try:
-                return {
-                    key.decode(): orjson.loads(value) for key, value in txn.cursor()
-                }
-            except orjson.JSONDecodeError as ex:
-                raise SnapshotCorruptError(f"{self.path}: bad metadata: {ex}") from ex
+
+def _runs(layers: np.ndarray, rows: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (layer, rows) for each run of consecutive rows of one layer."""
+    if not len(rows):
+        return
+    cuts = [0, *(np.flatnonzero(np.diff(layers)) + 1).tolist(), len(rows)]
+    for a, b in itertools.pairwise(cuts):
+        yield int(layers[a]), rows[a:b]
 
 
 def _ip16(version: int, value: int) -> bytes:
@@ -246,17 +274,3 @@ def _ip16(version: int, value: int) -> bytes:
     if version == 4:
         return MAPPED_PREFIX + value.to_bytes(4, "big")
     return value.to_bytes(16, "big")
-
-
-def _map_file(path: Path, size: int) -> "mmap.mmap | bytes":
-    """Map a column file read-only after checking its size."""
-    try:
-        actual = path.stat().st_size
-    except OSError as ex:
-        raise SnapshotCorruptError(f"{path}: {ex}") from ex
-    if actual != size:
-        raise SnapshotCorruptError(f"{path} is {actual} bytes, expected {size}")
-    if size == 0:
-        return b""
-    with open(path, "rb") as fh:
-        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)

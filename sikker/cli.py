@@ -112,8 +112,12 @@ def cmd_demo(config: Config, args: argparse.Namespace) -> int:
 
 
 def _print_try(config: Config) -> None:
+    from sikker.core.filters import BlacklistQuery
+
     snapshot = _store(config).current()
-    sample = snapshot.ip_text(0) if snapshot.count else "203.0.113.7"
+    top = BlacklistQuery(score_minimum=0, limit=1)
+    best = snapshot.ip_texts(snapshot.blacklist(top))
+    sample = best[0] if best else "203.0.113.7"
     base = f"http://{config.bind}"
     print(
         f"""

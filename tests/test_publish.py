@@ -50,7 +50,7 @@ def test_a_failed_build_leaves_the_previous_snapshot_current(
         build(tmp_path)
     assert current_path(tmp_path).name == "0000000001"
     assert [p.name for p in (tmp_path / SNAPSHOTS).iterdir()] == ["0000000001"]
-    with Snapshot(current_path(tmp_path)) as snap:
+    with Snapshot.open(current_path(tmp_path)) as snap:
         snap.manifest.verify(snap.path)
 
 
@@ -107,7 +107,7 @@ def test_kill_9_at_random_points_never_tears_the_current_snapshot(
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         path = current_path(tmp_path)
-        with Snapshot(path) as snap:
+        with Snapshot.open(path) as snap:
             snap.manifest.verify(path)  # whichever it is, it is complete
     manifest = build(tmp_path)
     assert not [

@@ -21,7 +21,7 @@ from tests.factories import RECORDS, build
 def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
     data = tmp_path_factory.mktemp("data")
     build(data)
-    with Snapshot(current_path(data)) as snap:
+    with Snapshot.open(current_path(data)) as snap:
         yield snap
 
 
@@ -62,7 +62,7 @@ def test_invalid_address_raises_a_typed_error(snapshot: Snapshot) -> None:
 
 
 def test_rows_are_ordered_by_score_then_recency(snapshot: Snapshot) -> None:
-    ips = [snapshot.ip_text(row) for row in range(snapshot.count)]
+    ips = snapshot.ip_texts(snapshot.everything())
     # Two records score 91: the more recently seen one comes first.
     assert ips == [
         "203.0.113.10",
@@ -75,7 +75,7 @@ def test_rows_are_ordered_by_score_then_recency(snapshot: Snapshot) -> None:
 
 
 def test_lookup_block_returns_only_ips_inside_the_network(snapshot: Snapshot) -> None:
-    found = {snapshot.ip_text(r.row) for r in snapshot.lookup_block("203.0.113.0/24")}
+    found = {ip for ip, _ in snapshot.lookup_block("203.0.113.0/24")}
     assert found == {"203.0.113.10", "203.0.113.11"}
     assert snapshot.lookup_block("203.0.114.0/24") == []
 
@@ -87,7 +87,7 @@ def test_lookup_block_refuses_networks_that_are_too_wide(snapshot: Snapshot) -> 
 
 def _ips(snapshot: Snapshot, **filters) -> list[str]:
     rows = snapshot.blacklist(BlacklistQuery.from_params(filters))
-    return [snapshot.ip_text(int(row)) for row in rows]
+    return snapshot.ip_texts(rows)
 
 
 def test_blacklist_default_is_score_50_and_above(snapshot: Snapshot) -> None:
@@ -130,7 +130,7 @@ def test_plaintext_rendering_lists_one_address_per_line(snapshot: Snapshot) -> N
 def test_a_tampered_file_fails_verification(tmp_path: Path) -> None:
     build(tmp_path)
     path = current_path(tmp_path)
-    with Snapshot(path) as snap:
+    with Snapshot.open(path) as snap:
         snap.manifest.verify(path)
         victim = path / "ips.bin"
         victim.chmod(0o644)
@@ -148,14 +148,14 @@ def test_a_truncated_column_is_refused_on_open(tmp_path: Path) -> None:
     victim.chmod(0o644)
     victim.write_bytes(victim.read_bytes()[:-1])
     with pytest.raises(SnapshotCorruptError, match=r"summary\.bin"):
-        Snapshot(path)
+        Snapshot.open(path)
 
 
 def test_every_row_maps_back_to_its_address(snapshot: Snapshot) -> None:
-    stored = {snapshot.ip_text(row) for row in range(snapshot.count)}
-    assert stored == {str(ipaddress.ip_address(r["ip"])) for r in RECORDS}
-    for row in range(snapshot.count):
-        assert snapshot.lookup(snapshot.ip_text(row)).row == row
+    stored = snapshot.ip_texts(snapshot.everything())
+    assert set(stored) == {str(ipaddress.ip_address(r["ip"])) for r in RECORDS}
+    for row, ip in enumerate(stored):
+        assert snapshot.lookup(ip).row == row
 
 
 # -- the blacklist against a plain-Python oracle, on demo data -------------------
@@ -165,7 +165,7 @@ def test_every_row_maps_back_to_its_address(snapshot: Snapshot) -> None:
 def demo_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
     data = tmp_path_factory.mktemp("demo")
     publish(demo.generate(4000, seed=5, now=1_800_000_000), data)
-    with Snapshot(current_path(data)) as snap:
+    with Snapshot.open(current_path(data)) as snap:
         yield snap
 
 
@@ -173,8 +173,7 @@ def demo_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
 def oracle_rows(demo_snapshot: Snapshot) -> list[dict]:
     """Every row decoded the slow way: one lookup per address."""
     rows = []
-    for row in range(demo_snapshot.count):
-        text = demo_snapshot.ip_text(row)
+    for text in demo_snapshot.ip_texts(demo_snapshot.everything()):
         record = demo_snapshot.lookup(text)
         rows.append(
             {
@@ -236,5 +235,5 @@ def test_blacklist_equals_a_plain_python_filter(
         min_severity=data.draw(st.integers(0, 4)),
         limit=data.draw(st.integers(1, 5000)),
     )
-    got = demo_snapshot.blacklist(query).tolist()
+    got = demo_snapshot.blacklist(query).rows.tolist()
     assert got == _expected(oracle_rows, query)

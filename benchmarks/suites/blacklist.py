@@ -36,7 +36,7 @@ def _query(snapshot: Snapshot, target: int) -> BlacklistQuery:
 def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
     """Time ours vs SQLite on a ~100k-result filtered plaintext blacklist."""
     n = scale(quick)
-    snapshot = Snapshot(demo_snapshot(n, say))
+    snapshot = Snapshot.open(demo_snapshot(n, say))
     db = sqlite3.connect(sqlite_db(n, say))
     query = _query(snapshot, TARGET // (10 if quick else 1))
 
