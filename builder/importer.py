@@ -20,10 +20,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-
 from sikker.core import ipcore
-from sikker.core.records import Ragged, RecordTable
+from sikker.core.records import RecordDetails, RecordTable
 from sikker.core.vocab import CATEGORIES, PROTOCOL_IDS, country_code
 from sikker.errors import SikkerError
 
@@ -49,32 +47,6 @@ def epoch(value: Any, field: str) -> int:
     raise ValueError(f"{field}: expected epoch seconds or ISO 8601, got {value!r}")
 
 
-class _Column:
-    """Accumulates one ragged column while records are read."""
-
-    def __init__(self, id_dtype: str, names: tuple[str, ...]) -> None:
-        self.id_dtype, self.names = id_dtype, names
-        self.lengths: list[int] = []
-        self.ids: list[int] = []
-        self.values: dict[str, list[int]] = {name: [] for name in names}
-
-    def add(self, items: list[tuple[int, ...]]) -> None:
-        self.lengths.append(len(items))
-        for item in items:
-            self.ids.append(item[0])
-            for name, value in zip(self.names, item[1:], strict=True):
-                self.values[name].append(value)
-
-    def build(self) -> Ragged:
-        offsets = np.zeros(len(self.lengths) + 1, np.int64)
-        np.cumsum(self.lengths, out=offsets[1:])
-        return Ragged(
-            offsets,
-            np.array(self.ids, self.id_dtype),
-            {name: np.array(v, np.uint32) for name, v in self.values.items()},
-        )
-
-
 def table_from_records(
     records: Iterable[Mapping[str, Any]],
     catalog: dict[str, list[dict[str, Any]]] | None = None,
@@ -93,12 +65,7 @@ def table_from_records(
     ips: list[bytes] = []
     seen: set[bytes] = set()
     asn_orgs: dict[int, str] = {}
-    columns = {
-        "protocols": _Column("u1", ("sessions", "events")),
-        "behaviors": _Column("<u2", ("count",)),
-        "primitives": _Column("<u2", ("count",)),
-        "categories": _Column("u1", ("count",)),
-    }
+    details: list[RecordDetails] = []
     for number, record in enumerate(records, 1):
         try:
             ip16 = ipcore.to_ip16(_require(record, "ip"))
@@ -134,25 +101,11 @@ def table_from_records(
             scalars[name].append(value)
         if record.get("asnOrg") and row["asn"]:
             asn_orgs[row["asn"]] = str(record["asnOrg"])
-        columns["protocols"].add(protocols)  # type: ignore[arg-type]
-        columns["behaviors"].add(behaviors)  # type: ignore[arg-type]
-        columns["primitives"].add(primitives)  # type: ignore[arg-type]
-        columns["categories"].add(categories)  # type: ignore[arg-type]
-    table = RecordTable(
-        ip=np.frombuffer(b"".join(ips), np.uint8).reshape(-1, 16).copy(),
-        score=np.array(scalars["score"], np.uint8),
-        raw_score=np.array(scalars["raw_score"], np.uint8),
-        country=np.array(scalars["country"], "S2"),
-        asn=np.array(scalars["asn"], np.uint32),
-        first_seen=np.array(scalars["first_seen"], np.uint32),
-        last_seen=np.array(scalars["last_seen"], np.uint32),
-        sessions=np.array(scalars["sessions"], np.uint32),
-        events=np.array(scalars["events"], np.uint32),
-        reports=np.array(scalars["reports"], np.uint32),
-        reporters=np.array(scalars["reporters"], np.uint32),
-        last_reported=np.array(scalars["last_reported"], np.uint32),
-        benign_source=np.array(scalars["benign_source"], np.uint8),
-        **{name: col.build() for name, col in columns.items()},
+        details.append(RecordDetails(protocols, behaviors, primitives, categories))
+    table = RecordTable.from_rows(
+        ips,
+        scalars,
+        details,
         asn_orgs=asn_orgs,
         catalog=catalog,
         benign_sources=benign_sources,
@@ -172,9 +125,9 @@ def _scalars(record: Mapping[str, Any], benign_sources: list[dict[str, Any]]) ->
     return {
         "score": score,
         "raw_score": _score(record.get("rawScore", score), "rawScore"),
-        "country": country_code(record["country"], "country").encode()
+        "country": country_code(record["country"], "country")
         if record.get("country")
-        else b"",
+        else "",
         "asn": int(str(record.get("asn") or 0).upper().removeprefix("AS")),
         "first_seen": first,
         "last_seen": last,

@@ -15,7 +15,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sikker.builder.progress import Progress
-from sikker.builder.writer import Delta, Overlay, write_snapshot
+from sikker.builder.writer import Delta, Intel, Overlay, write_snapshot
 from sikker.core.layout import (
     CURRENT,
     LOCK,
@@ -87,12 +87,15 @@ class Publisher:
         progress: Progress | None = None,
         overlay: Overlay | None = None,
         delta: Delta | None = None,
+        intel: Intel | None = None,
     ) -> Manifest:
         """Write ``table`` as the next generation and make it current."""
         sequence = next_sequence(self.data_dir)
         tmp = self.staging(sequence)
         try:
-            manifest = write_snapshot(table, tmp, sequence, progress, overlay, delta)
+            manifest = write_snapshot(
+                table, tmp, sequence, progress, overlay, delta, intel
+            )
             self.commit(tmp, sequence)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

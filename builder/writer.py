@@ -9,6 +9,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import lmdb
 import numpy as np
@@ -22,8 +23,8 @@ from sikker.core.generation import Generation
 from sikker.core.layout import DELTA_FILE, IPS_FILE, LMDB_DIR, MANIFEST, SUMMARY_FILE
 from sikker.core.manifest import Manifest, file_digest
 from sikker.core.records import Record, RecordTable, address_order, is_ipv4, take_ip
-from sikker.core.snapshot import TOMBSTONES
-from sikker.core.snapshot_tables import BITMAPS, IP, META, TABLES
+from sikker.core.snapshot import MAX_INTEL_KEY, TOMBSTONES
+from sikker.core.snapshot_tables import BITMAPS, EMAILS, IP, META, TABLES, USERNAMES
 from sikker.errors import BuildError
 
 
@@ -61,6 +62,14 @@ class Overlay:
 
 
 @dataclass
+class Intel:
+    """Username and email intel to store: lower-cased key -> JSON dict."""
+
+    usernames: dict[str, dict[str, Any]] = field(default_factory=dict)
+    emails: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
 class Delta:
     """The addresses whose visible record changed since sequence ``since``."""
 
@@ -75,6 +84,7 @@ def write_snapshot(
     progress: Progress | None = None,
     overlay: Overlay | None = None,
     delta: Delta | None = None,
+    intel: Intel | None = None,
 ) -> Manifest:
     """Write ``table`` as generation ``sequence`` into the new ``directory``."""
     progress = progress or NullProgress()
@@ -109,6 +119,8 @@ def write_snapshot(
         bitmap_index = _write_bitmaps(
             env, dbs, table, severity, countries, country_ix, progress
         )
+        if intel is not None:
+            _write_intel(env, dbs, intel)
         counts = _counts(table)
         if overlay is not None:
             hidden = _hide(env, dbs, table, overlay)
@@ -163,6 +175,15 @@ def write_snapshot(
     _write_file(directory / MANIFEST, manifest.to_json())
     progress.finish()
     return manifest
+
+
+def _write_intel(env: lmdb.Environment, dbs: dict, intel: Intel) -> None:
+    with env.begin(write=True) as txn:
+        for table, values in ((USERNAMES, intel.usernames), (EMAILS, intel.emails)):
+            for key, value in sorted(values.items()):
+                encoded = key.encode("utf-8")
+                if 0 < len(encoded) <= MAX_INTEL_KEY:
+                    txn.put(encoded, orjson.dumps(value), db=dbs[table], append=True)
 
 
 def _counts(table: RecordTable) -> dict[str, int]:

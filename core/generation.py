@@ -92,6 +92,12 @@ class Generation:
         with self._env.begin(db=self._ip_db) as txn:
             return txn.get(ip16)
 
+    def intel(self, table: bytes, key: str) -> dict[str, Any] | None:
+        """Return the username or email intel stored under ``key``."""
+        with self._env.begin(db=self._dbs[table]) as txn:
+            value = txn.get(key.encode("utf-8"))
+        return orjson.loads(value) if value else None
+
     def scan(self, start: bytes, stop: bytes) -> list[tuple[bytes, bytes]]:
         """Return ``(ip16, stored record)`` for addresses in [start, stop]."""
         found = []

@@ -8,9 +8,10 @@ primitives, report categories); see docs/snapshot-format.md.
 """
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -73,6 +74,24 @@ class Ragged:
             np.zeros(n + 1, np.int64),
             np.zeros(0, id_dtype),
             {name: np.zeros(0, np.uint32) for name in value_names},
+        )
+
+    @classmethod
+    def from_items(
+        cls,
+        records: "Sequence[Sequence[tuple[int, ...]]]",
+        id_dtype: str,
+        names: tuple[str, ...],
+    ) -> "Ragged":
+        """Build a column from each record's ``(id, value, ...)`` tuples."""
+        offsets = np.zeros(len(records) + 1, np.int64)
+        np.cumsum([len(items) for items in records], out=offsets[1:])
+        flat = [item for items in records for item in items]
+        columns = list(zip(*flat, strict=True)) or [()] * (len(names) + 1)
+        return cls(
+            offsets,
+            np.array(columns[0], id_dtype),
+            {name: np.array(columns[i + 1], np.uint32) for i, name in enumerate(names)},
         )
 
     @classmethod
@@ -157,6 +176,45 @@ class RecordTable:
         "benign_source",
     )
     RAGGED = ("protocols", "behaviors", "primitives", "categories")
+    #: The numpy type of each scalar column.
+    DTYPES: ClassVar[dict[str, str]] = {
+        "score": "u1",
+        "raw_score": "u1",
+        "country": "S2",
+        "asn": "u4",
+        "first_seen": "u4",
+        "last_seen": "u4",
+        "sessions": "u4",
+        "events": "u4",
+        "reports": "u4",
+        "reporters": "u4",
+        "last_reported": "u4",
+        "benign_source": "u1",
+    }
+
+    @classmethod
+    def from_rows(
+        cls,
+        ips: Sequence[bytes],
+        scalars: dict[str, list[Any]],
+        details: Sequence["RecordDetails"],
+        **meta: Any,
+    ) -> "RecordTable":
+        """Build a table from per-record Python values (small tables only).
+
+        ``scalars`` maps every name in SCALARS to one value per record
+        (``country`` as an ISO code string); ``meta`` is ``asn_orgs``,
+        ``catalog`` and ``benign_sources``.
+        """
+        columns = {
+            name: np.array(scalars[name], cls.DTYPES[name]) for name in cls.SCALARS
+        }
+        return cls(
+            ip=np.frombuffer(b"".join(ips), np.uint8).reshape(-1, 16).copy(),
+            **columns,
+            **ragged_columns(details),
+            **meta,
+        )
 
     def __len__(self) -> int:
         return len(self.ip)
@@ -326,3 +384,20 @@ def _tail(
         + COUNTED_ITEM.format[1:] * (n_behaviors + n_primitives)
         + CATEGORY_ITEM.format[1:] * n_categories
     )
+
+
+#: Each ragged RecordTable column: (name, id dtype, value names).
+RAGGED_LAYOUT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("protocols", "u1", ("sessions", "events")),
+    ("behaviors", "<u2", ("count",)),
+    ("primitives", "<u2", ("count",)),
+    ("categories", "u1", ("count",)),
+)
+
+
+def ragged_columns(details: Sequence[RecordDetails]) -> dict[str, Ragged]:
+    """Return the four ragged RecordTable columns of per-record details."""
+    return {
+        name: Ragged.from_items([d[i] for d in details], id_dtype, names)
+        for i, (name, id_dtype, names) in enumerate(RAGGED_LAYOUT)
+    }

@@ -21,11 +21,14 @@ from sikker.core.generation import Generation
 from sikker.core.layout import snapshot_dirname
 from sikker.core.manifest import Manifest
 from sikker.core.records import MAPPED_PREFIX, SUMMARY_DTYPE, Record
+from sikker.core.snapshot_tables import EMAILS, USERNAMES
 from sikker.errors import InvalidAddressError
 
 #: Widest networks ``lookup_block`` accepts (2^16 addresses / 2^80 for IPv6).
 MAX_BLOCK_PREFIX = {4: 16, 6: 48}
 RENDER_CHUNK = 1 << 16
+#: Longest username/email key stored (LMDB keys are at most 511 bytes).
+MAX_INTEL_KEY = 255
 TOMBSTONES = "tombstones"
 
 
@@ -132,6 +135,23 @@ class Snapshot:
             buf = layer.get(ip16)
             if buf is not None:
                 return Record.decode(buf) if buf else None  # b"" = removed
+        return None
+
+    def username(self, name: str) -> dict[str, Any] | None:
+        """Return login-attempt intel for a username (case-insensitive)."""
+        return self._intel(USERNAMES, name.lower())
+
+    def email(self, address: str) -> dict[str, Any] | None:
+        """Return intel for an SMTP recipient address (case-insensitive)."""
+        return self._intel(EMAILS, address.lower())
+
+    def _intel(self, table: bytes, key: str) -> dict[str, Any] | None:
+        if not key or len(key.encode("utf-8")) > MAX_INTEL_KEY:
+            return None
+        for layer in reversed(self.layers):
+            found = layer.intel(table, key)
+            if found is not None:
+                return found
         return None
 
     def lookup_block(self, cidr: str, strict: bool = False) -> list[tuple[str, Record]]:

@@ -6,4 +6,8 @@ IP = b"ip"
 BITMAPS = b"bitmaps"
 #: name -> JSON: countries, asn_orgs, catalog, benign_sources, bitmaps index.
 META = b"meta"
-TABLES = (IP, BITMAPS, META)
+#: lower-cased username -> JSON {total, protocols, first, last} (login attempts).
+USERNAMES = b"usernames"
+#: lower-cased SMTP recipient -> JSON {total, protocols, first, last}.
+EMAILS = b"emails"
+TABLES = (IP, BITMAPS, META, USERNAMES, EMAILS)
