@@ -98,6 +98,18 @@ class State:
         value = self._get(table, key.encode())
         return orjson.loads(value) if value else None
 
+    def all_evidence(self) -> Iterator[tuple[bytes, Evidence]]:
+        """Yield ``(ip16, evidence)`` for every IP the builder has evidence of."""
+        with self._env.begin(db=self._dbs[IPS]) as txn:
+            for key, value in txn.cursor():
+                yield key, Evidence.from_json(value)
+
+    def all_intel(self, table: bytes) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Yield every username (or email) with its intel."""
+        with self._env.begin(db=self._dbs[table]) as txn:
+            for key, value in txn.cursor():
+                yield key.decode("utf-8"), orjson.loads(value)
+
     def sessions(self) -> Iterator[tuple[bytes, dict[str, Any]]]:
         """Yield every open session."""
         with self._env.begin(db=self._dbs[SESSIONS]) as txn:

@@ -20,6 +20,8 @@ CURRENT = "CURRENT"
 SNAPSHOTS = "snapshots"
 TMP_PREFIX = ".tmp-"
 LOCK = "build.lock"
+EVENTS_DIR = "events"  # the durable event log (sensors, reports)
+STATE_DIR = "state"  # the builder's evidence state
 
 MANIFEST = "manifest.json"
 LMDB_DIR = "lmdb"
