@@ -6,6 +6,7 @@ from typing import Any
 from sikker.builder.importer import table_from_records
 from sikker.builder.publish import publish
 from sikker.core.manifest import Manifest
+from sikker.core.records import RecordTable
 
 CATALOG: dict[str, list[dict[str, Any]]] = {
     "behaviors": [
@@ -136,7 +137,11 @@ RECORDS: list[dict[str, Any]] = [
 ]
 
 
+def table(records: list[dict[str, Any]] | None = None) -> RecordTable:
+    """Return ``records`` (default: RECORDS) as a RecordTable."""
+    return table_from_records(RECORDS if records is None else records, CATALOG, BENIGN)
+
+
 def build(data_dir: Path, records: list[dict[str, Any]] | None = None) -> Manifest:
     """Publish ``records`` (default: RECORDS) as the next snapshot of data_dir."""
-    table = table_from_records(RECORDS if records is None else records, CATALOG, BENIGN)
-    return publish(table, data_dir)
+    return publish(table(records), data_dir)

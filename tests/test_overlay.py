@@ -18,12 +18,7 @@ from sikker.core.layout import SNAPSHOTS, current_path, published_sequences
 from sikker.core.records import RecordTable
 from sikker.core.snapshot import Snapshot
 from sikker.errors import BuildError
-from tests.factories import BENIGN, CATALOG, RECORDS
-
-
-def table(records: list[dict]) -> RecordTable:
-    return table_from_records(records, CATALOG, BENIGN)
-
+from tests.factories import BENIGN, CATALOG, RECORDS, table
 
 CHANGED = {
     **RECORDS[5],

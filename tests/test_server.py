@@ -160,3 +160,56 @@ def test_without_a_snapshot_the_api_answers_503(tmp_path: Path) -> None:
 def test_healthz_reports_the_snapshot(client: falcon.testing.TestClient) -> None:
     body = client.simulate_get("/healthz").json
     assert body["status"] == "ok" and body["snapshot"]["ips"] == 6
+
+
+@pytest.fixture(scope="module")
+def intel_client(tmp_path_factory: pytest.TempPathFactory) -> falcon.testing.TestClient:
+    from sikker.builder.publish import Publisher
+    from sikker.builder.writer import Intel
+    from tests.factories import table
+
+    data = tmp_path_factory.mktemp("intel")
+    intel = Intel(
+        usernames={
+            "root": {
+                "total": 12,
+                "protocols": {"ssh": 10, "telnet": 2},
+                "first": 1795000000,
+                "last": 1795100000,
+            }
+        },
+        emails={
+            "victim@example.com": {
+                "total": 3,
+                "protocols": {"smtp": 3},
+                "first": 1795000000,
+                "last": 1795000500,
+            }
+        },
+    )
+    with Publisher(data) as publisher:
+        publisher.publish(table(), intel=intel)
+    return client_for(data)
+
+
+def test_username_intel_counts_attempts_per_protocol(
+    intel_client: falcon.testing.TestClient,
+) -> None:
+    body = intel_client.simulate_get("/v1/key/username/ROOT").json
+    assert body["username"] == "root" and body["totalSessions"] == 12
+    assert body["protocols"] == {"ssh": 10, "telnet": 2}
+    assert orjson.loads(body["protocolCounts"]) == {"ssh": 10, "telnet": 2}
+    assert body["firstSeenAt"] == 1795000000000
+
+
+def test_unknown_username_and_email_are_404(
+    intel_client: falcon.testing.TestClient,
+) -> None:
+    assert intel_client.simulate_get("/v1/key/username/nobody").status_code == 404
+    resp = intel_client.simulate_get("/v1/key/email/none@example.org")
+    assert resp.status_code == 404 and resp.json["code"] == "not_found"
+
+
+def test_email_intel(intel_client: falcon.testing.TestClient) -> None:
+    body = intel_client.simulate_get("/v1/key/email/Victim@Example.com").json
+    assert body["totalMessages"] == 3 and body["email"] == "victim@example.com"
