@@ -53,3 +53,11 @@ class ExtensionMissingError(SikkerError, ImportError):
 
 class CatalogError(SikkerError, ValueError):
     """The editorial catalog (primitives and behaviors) is invalid."""
+
+
+class BenignSourceError(SikkerError, ValueError):
+    """A known-benign source file (builder/data/benign) is invalid."""
+
+
+class GeoDatabaseError(SikkerError, ValueError):
+    """A GeoIP/ASN database file is missing, unreadable or not an MMDB file."""
