@@ -61,3 +61,24 @@ class BenignSourceError(SikkerError, ValueError):
 
 class GeoDatabaseError(SikkerError, ValueError):
     """A GeoIP/ASN database file is missing, unreadable or not an MMDB file."""
+
+
+class InvalidEventError(SikkerError, ValueError):
+    """A sensor event does not follow the event schema (docs/events.md)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+class EventLogError(SikkerError, RuntimeError):
+    """The durable event log cannot be opened or written."""
+
+
+class SensorError(SikkerError, ValueError):
+    """A sensor name or the sensor registry is invalid."""
+
+
+class UnknownSensorError(SensorError, LookupError):
+    """No sensor of that name is registered."""
