@@ -15,6 +15,7 @@ from sikker.server.resources.blacklist import BlacklistResource
 from sikker.server.resources.check import CheckResource
 from sikker.server.resources.health import HealthResource
 from sikker.server.resources.intel import EmailResource, UsernameResource
+from sikker.server.resources.sensor import SensorEventsResource
 
 
 class SikkerApp(falcon.App):
@@ -38,6 +39,7 @@ def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
     app.add_route("/v1/key/blacklist", BlacklistResource(store, config))
     app.add_route("/v1/key/username/{username}", UsernameResource(store))
     app.add_route("/v1/key/email/{email}", EmailResource(store))
+    app.add_route("/v1/sensor/events", SensorEventsResource(config))
     app.add_route("/healthz", HealthResource(store))
     return app
 

@@ -12,6 +12,7 @@ import falcon
 import orjson
 
 from sikker.errors import (
+    EventLogError,
     InvalidAddressError,
     InvalidFilterError,
     NoSnapshotError,
@@ -55,6 +56,14 @@ def _no_snapshot(
     resp.set_header("Retry-After", "10")
 
 
+def _event_log(
+    req: falcon.Request, resp: falcon.Response, ex: EventLogError, params: dict
+) -> None:
+    log.error("event log unavailable: %s", ex)
+    _respond(resp, 503, "event_log_unavailable", "the event log cannot be written")
+    resp.set_header("Retry-After", "10")
+
+
 def _http_error(
     req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params: dict
 ) -> None:
@@ -77,5 +86,6 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(SnapshotError, _no_snapshot)
+    app.add_error_handler(EventLogError, _event_log)
     app.add_error_handler(InvalidFilterError, _invalid_filter)
     app.add_error_handler(InvalidAddressError, _invalid_address)

@@ -22,14 +22,19 @@ def test_every_setting_is_documented(setting) -> None:  # type: ignore[no-untype
     assert f"`{setting.env}`" in text
 
 
-def _routes() -> list[str]:
+def _routes() -> list[tuple[str, str]]:
     app = create_app(load_config(environ={}))
-    return [route.path for route in falcon.inspect.inspect_routes(app)]
+    return [
+        (method.method, route.path)
+        for route in falcon.inspect.inspect_routes(app)
+        for method in route.methods
+        if not method.internal
+    ]
 
 
-@pytest.mark.parametrize("path", _routes())
-def test_every_endpoint_is_documented(path: str) -> None:
-    assert f"`GET {path}`" in (DOCS / "api.md").read_text()
+@pytest.mark.parametrize(("method", "path"), _routes())
+def test_every_endpoint_is_documented(method: str, path: str) -> None:
+    assert f"`{method} {path}`" in (DOCS / "api.md").read_text()
     assert f"`{path}`" in README.read_text()
 
 
