@@ -19,9 +19,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from sikker.builder.benign import apply_discount
 from sikker.builder.catalog import Catalog, load_catalog
 from sikker.builder.demo_addresses import place_addresses
 from sikker.builder.demo_world import BENIGN_SOURCES, ISP, World, build_world, weights
+from sikker.builder.scoring import Evidence, raw_scores
 from sikker.core.records import Ragged, RecordTable
 from sikker.core.vocab import CATEGORIES, PROTOCOL_IDS, PROTOCOLS
 
@@ -322,7 +324,13 @@ def _reports(
     """
     sessions, max_level, profile, first_protocol = evidence
     n = len(sessions)
-    chance = 0.08 + 0.05 * np.log10(sessions) + 0.08 * (max_level >= 3) + 0.05 * profile
+    chance = (
+        0.08
+        + 0.05 * np.log10(sessions)
+        + 0.08 * (max_level >= 3)
+        + 0.3 * (max_level >= 4)
+        + 0.05 * profile
+    )
     hit = np.flatnonzero(rng.random(n) < np.minimum(chance, 0.85))
     reports, reporters = np.zeros(n, np.int64), np.zeros(n, np.int64)
     # Heavy-tailed, but an IP our sensors barely saw is rarely reported by hundreds.
@@ -357,37 +365,39 @@ def _times(
     return first, now - last_age, np.where(reports > 0, reported, 0)
 
 
-#: Score points of one behavior per severity level (index 1-4).
-SEVERITY_POINTS = np.array([0.0, 4.0, 10.0, 24.0, 45.0])
-
-
 def evidence_score(
     sessions: np.ndarray,
+    events: np.ndarray,
     protocols: np.ndarray,
-    behavior_points: np.ndarray,
-    max_severity: np.ndarray,
-    reports: np.ndarray,
-    reporters: np.ndarray,
+    behaviors: tuple[np.ndarray, np.ndarray, np.ndarray],
+    primitives: np.ndarray,
+    reports: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """Return a plausible 0-100 confidence per IP (the demo's scoring model).
+    """Return each IP's raw 0-100 score from the real model (:mod:`.scoring`).
 
-    Sensor evidence: log-scaled sessions, sqrt-scaled protocol diversity and
-    behavior points (see SEVERITY_POINTS). Community evidence: distinct
-    reporters weigh more than report volume. When both exist, an agreement
-    bonus scales with the weaker one. A saturation curve maps the raw sum to
-    0-100 and a critical behavior floors the score at 80. The real scoring
-    engine replaces this function.
+    ``behaviors`` is (behaviors per IP, their severity levels 1-4 and match
+    counts, row by row); ``reports`` is (reports, distinct reporters).
     """
-    sensor = 6.0 * np.log1p(sessions) + 8.0 * np.sqrt(protocols - 1.0) + behavior_points
-    community = 12.0 * np.sqrt(reporters) + 3.0 * np.log1p(reports - reporters)
-    weaker, stronger = np.minimum(sensor, community), np.maximum(sensor, community)
-    raw = (sensor + community) * (1.0 + 0.3 * weaker / np.maximum(stronger, 1.0))
-    score = 100.0 * (1.0 - np.exp(-raw / 34.0))
-    score = np.where(max_severity >= 4, np.maximum(score, 80.0), score)
-    return np.rint(score).astype(np.uint8)
+    n = len(sessions)
+    lengths, level, count = behaviors
+    owner = np.repeat(np.arange(n), lengths)
+    severity_counts = np.zeros((n, 4), np.int64)
+    np.add.at(severity_counts, (owner, level - 1), 1)
+    return raw_scores(
+        Evidence(
+            sessions=sessions,
+            events=events,
+            protocols=protocols,
+            severity_counts=severity_counts,
+            behavior_matches=np.bincount(owner, weights=count, minlength=n),
+            primitives=primitives,
+            reports=reports[0],
+            reporters=reports[1],
+        )
+    )
 
 
-_DISCOUNTS = np.array([1.0] + [s.discount for s in BENIGN_SOURCES])
+_SOURCES = [{"name": s.name, "discount": s.discount} for s in BENIGN_SOURCES]
 
 
 def _chunk(
@@ -400,7 +410,6 @@ def _chunk(
 ) -> _Part:
     """Generate every column but the address, country and ASN for one chunk."""
     rng = np.random.default_rng([seed, 2, index])
-    n = len(kind)
     profile = (kind != ISP).astype(np.int64)
     plen, pids = _protocols(rng, profile, benign)
     sessions = _sessions(rng, profile, plen)
@@ -415,26 +424,25 @@ def _chunk(
     )
     first, last, last_reported = _times(rng, now, sessions, reports)
     behavior, bcount = _split_ids(bkeys, "<u2")
-    points = SEVERITY_POINTS[tables.level[behavior]] * (1.0 + 0.25 * np.log1p(bcount))
-    owner = np.repeat(np.arange(n), blen)
+    events = np.add.reduceat(pevents, _starts(plen))
     raw = evidence_score(
         sessions,
+        events,
         plen,
-        np.bincount(owner, weights=points, minlength=n),
-        max_level,
-        reports,
-        reporters,
+        (blen, tables.level[behavior], bcount),
+        prlen,
+        (reports, reporters),
     )
     primitive, prcount = _split_ids(prkeys, "<u2")
     category, ccount = _split_ids(ckeys, "u1")
     return _Part(
         scalars={
-            "score": np.rint(raw * _DISCOUNTS[benign]).astype(np.uint8),
+            "score": apply_discount(raw, benign, _SOURCES),
             "raw_score": raw,
             "first_seen": first.astype(np.uint32),
             "last_seen": last.astype(np.uint32),
             "sessions": sessions.astype(np.uint32),
-            "events": np.add.reduceat(pevents, _starts(plen)).astype(np.uint32),
+            "events": events.astype(np.uint32),
             "reports": reports.astype(np.uint32),
             "reporters": reporters.astype(np.uint32),
             "last_reported": last_reported.astype(np.uint32),
@@ -521,9 +529,7 @@ def _assemble(
         **ragged,
         asn_orgs={int(world.asn[i]): world.org[i] for i in used.tolist()},
         catalog=catalog.to_snapshot(),
-        benign_sources=[
-            {"name": s.name, "discount": s.discount} for s in BENIGN_SOURCES
-        ],
+        benign_sources=[dict(s) for s in _SOURCES],
     )
 
 

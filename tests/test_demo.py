@@ -7,6 +7,7 @@ import pytest
 
 from sikker.builder import demo, demo_world
 from sikker.builder.catalog import load_catalog, parse_catalog
+from sikker.builder.scoring import CRITICAL_FLOOR
 from sikker.core.records import RecordTable
 from sikker.core.vocab import CATEGORIES, PROTOCOL_IDS, countries
 
@@ -337,4 +338,4 @@ def test_a_custom_catalog_drives_the_behaviors():
     table.validate()
     assert table.catalog == catalog.to_snapshot()
     assert set(table.behaviors.ids.tolist()) == {0}
-    assert (table.score[table.behaviors.lengths() > 0] >= 80).all()
+    assert (table.score[table.behaviors.lengths() > 0] >= CRITICAL_FLOOR).all()
