@@ -27,7 +27,7 @@ from sikker.core.layout import (
 )
 from sikker.core.manifest import Manifest
 from sikker.core.records import RecordTable
-from sikker.errors import BuildError, NoSnapshotError
+from sikker.errors import BuildError, NoSnapshotError, SnapshotCorruptError
 
 #: Published snapshots kept on disk (readers may still have older ones open).
 KEEP = 3
@@ -154,7 +154,10 @@ def prune(data_dir: Path, keep: int) -> None:
     with suppress(NoSnapshotError):
         kept.add(int(current_path(data_dir).name))
     for sequence in list(kept):
-        base = Manifest.load(data_dir / SNAPSHOTS / snapshot_dirname(sequence)).base
+        try:
+            base = Manifest.load(data_dir / SNAPSHOTS / snapshot_dirname(sequence)).base
+        except SnapshotCorruptError:  # e.g. an older format: it bases nothing
+            continue
         if base is not None:
             kept.add(base)
     for sequence in sequences:

@@ -49,14 +49,18 @@ class Manifest:
         path = Path(directory) / MANIFEST
         try:
             data = orjson.loads(path.read_bytes())
-            manifest = cls(**data)
-        except (OSError, orjson.JSONDecodeError, TypeError) as ex:
+        except (OSError, orjson.JSONDecodeError) as ex:
             raise SnapshotCorruptError(f"unreadable manifest {path}: {ex}") from ex
-        if manifest.format != FORMAT_VERSION:
+        if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+            found = data.get("format") if isinstance(data, dict) else None
             raise SnapshotCorruptError(
-                f"{path}: snapshot format {manifest.format} is not supported "
+                f"{path}: snapshot format {found} is not supported "
                 f"(this sikker reads format {FORMAT_VERSION}); rebuild the snapshot"
             )
+        try:
+            manifest = cls(**data)
+        except TypeError as ex:
+            raise SnapshotCorruptError(f"unreadable manifest {path}: {ex}") from ex
         if len(manifest.score_rows) != 101:
             raise SnapshotCorruptError(f"{path}: score_rows must have 101 entries")
         return manifest

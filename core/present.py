@@ -10,11 +10,17 @@ import weakref
 from functools import lru_cache
 from typing import Any
 
-from sikker.core import ipcore
+from sikker.core import ipcore, scoring
 from sikker.core.filters import BlacklistQuery
 from sikker.core.records import Record
 from sikker.core.snapshot import Selection, Snapshot
-from sikker.core.vocab import CATEGORIES, PROTOCOLS, SEVERITIES, countries
+from sikker.core.vocab import (
+    CATEGORIES,
+    PROTOCOLS,
+    SEVERITIES,
+    SEVERITY_LEVELS,
+    countries,
+)
 
 
 def iso(epoch: int) -> str | None:
@@ -113,6 +119,30 @@ def check_payload(
 _VIEWS: "weakref.WeakKeyDictionary[Snapshot, tuple[list, list]]" = (
     weakref.WeakKeyDictionary()
 )
+
+
+def score_breakdown(snapshot: Snapshot, record: Record) -> list[dict[str, Any]]:
+    """Return each scoring component's points for a record (docs/scoring.md)."""
+    details = record.details()
+    levels = _severity_levels(snapshot)
+    counts = [0, 0, 0, 0]
+    for index, _ in details.behaviors:
+        counts[levels[index] - 1] += 1
+    evidence = scoring.Evidence.one(
+        sessions=record.sessions,
+        events=record.events,
+        protocols=len(details.protocols),
+        severity_counts=(counts[0], counts[1], counts[2], counts[3]),
+        behavior_matches=sum(n for _, n in details.behaviors),
+        primitives=len(details.primitives),
+        reports=record.reports,
+        reporters=record.reporters,
+    )
+    return scoring.explain(evidence)
+
+
+def _severity_levels(snapshot: Snapshot) -> list[int]:
+    return [SEVERITY_LEVELS[b["severity"]] for b in snapshot.catalog["behaviors"]]
 
 
 def _catalog_views(snapshot: Snapshot) -> tuple[list[dict], list[dict]]:

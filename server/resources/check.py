@@ -3,7 +3,7 @@
 import falcon
 import orjson
 
-from sikker.core.present import check_payload
+from sikker.core.present import check_payload, score_breakdown
 from sikker.core.store import SnapshotStore
 from sikker.server.params import flag
 
@@ -19,6 +19,9 @@ class CheckResource:
         snapshot = self.store.current()
         record = snapshot.lookup(ip)
         ignore = flag(req, "ignoreWhitelist")
-        resp.data = orjson.dumps(check_payload(snapshot, ip, record, ignore))
+        payload = check_payload(snapshot, ip, record, ignore)
+        if record is not None and flag(req, "explain"):
+            payload["scoreBreakdown"] = score_breakdown(snapshot, record)
+        resp.data = orjson.dumps(payload)
         resp.content_type = falcon.MEDIA_JSON
         resp.set_header("X-Snapshot-Sequence", str(snapshot.sequence))
