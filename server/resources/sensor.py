@@ -61,7 +61,7 @@ class SensorEventsResource:
             OrderedDict()
         )
 
-    def _event_log(self) -> EventLog:
+    def event_log(self) -> EventLog:
         """Open the log lazily, in the worker process that uses it."""
         with self._lock:
             if self._log is None or self._log_pid != os.getpid():
@@ -128,11 +128,8 @@ class SensorEventsResource:
             stream: Any = req.bounded_stream
         elif req.env.get("wsgi.input_terminated"):  # chunked, and the server ends it
             stream = req.stream
-        else:
-            raise falcon.HTTPLengthRequired(
-                title="length required",
-                description="send a Content-Length (or use chunked encoding)",
-            )
+        else:  # neither a length nor chunked: no body (RFC 9112, 6.3)
+            return b""
         data = read_capped(stream, cap)
         if len(data) > cap:
             raise too_large
@@ -183,7 +180,7 @@ class SensorEventsResource:
             resp.data = error_body(400, code, message, **result)
             return
         if events:
-            first, last = self._event_log().append(events)
+            first, last = self.event_log().append(events)
             result["firstSequence"], result["lastSequence"] = first, last
         resp.data = orjson.dumps(result)
         resp.content_type = falcon.MEDIA_JSON
