@@ -27,10 +27,10 @@ PROTOCOL_WEIGHT = 6.0
 #: Points of the first distinct behavior at each severity: low, medium, high,
 #: critical. n distinct behaviors at one severity give points * sqrt(n).
 SEVERITY_POINTS = (2.0, 5.0, 16.0, 40.0)
-#: Repetition: severity points grow by REPEAT_WEIGHT per tenfold of matches
-#: per distinct behavior (log10), ...
+#: Repetition adds REPEAT_WEIGHT of the most severe behavior's points per
+#: tenfold of behavior matches (log10 of all matches), ...
 REPEAT_WEIGHT = 0.15
-#: ... by at most this factor (reached at 10,000 matches per behavior).
+#: ... up to this share of them (reached at 10,000 matches).
 REPEAT_CAP = 0.6
 #: Points per sqrt of distinct primitives (command patterns, URLs, credentials).
 PATTERN_WEIGHT = 2.0
@@ -131,10 +131,12 @@ def components(ev: Evidence) -> dict[str, np.ndarray]:
 
     volume = SESSION_WEIGHT * np.log1p(sessions) + EVENT_WEIGHT * np.log1p(events)
     diversity = PROTOCOL_WEIGHT * np.sqrt(np.maximum(protocols - 1.0, 0.0))
-    distinct = counts.sum(axis=1)
-    per_behavior = np.maximum(matches / np.maximum(distinct, 1.0), 1.0)
-    repeat = np.minimum(REPEAT_WEIGHT * np.log10(per_behavior), REPEAT_CAP)
-    severity = (np.sqrt(counts) @ np.array(SEVERITY_POINTS)) * (1.0 + repeat)
+    points = np.array(SEVERITY_POINTS)
+    seen = counts > 0
+    # Points of the most severe behavior seen (0 when none): 3 - argmax of reversed.
+    top = np.where(seen.any(axis=1), points[3 - np.argmax(seen[:, ::-1], axis=1)], 0.0)
+    repeat = np.minimum(REPEAT_WEIGHT * np.log10(np.maximum(matches, 1.0)), REPEAT_CAP)
+    severity = np.sqrt(counts) @ points + repeat * top
     patterns = PATTERN_WEIGHT * np.sqrt(np.asarray(ev.primitives, f))
     per_reporter = np.log10(np.maximum(reports / np.maximum(reporters, 1.0), 1.0))
     community = (
@@ -173,7 +175,8 @@ _FORMULAS = {
     "diversity": f"{PROTOCOL_WEIGHT} * sqrt(protocols - 1)",
     "severity": (
         f"sum of {SEVERITY_POINTS} * sqrt(distinct behaviors per severity) "
-        f"* (1 + min({REPEAT_WEIGHT} * log10(matches per behavior), {REPEAT_CAP}))"
+        f"+ min({REPEAT_WEIGHT} * log10(matches), {REPEAT_CAP}) "
+        "* points of the most severe one"
     ),
     "patterns": f"{PATTERN_WEIGHT} * sqrt(primitives)",
     "community": (
