@@ -206,7 +206,7 @@ class RecordTable:
         (``country`` as an ISO code string); ``meta`` is ``asn_orgs``,
         ``catalog`` and ``benign_sources``.
         """
-        columns = {
+        columns: dict[str, Any] = {
             name: np.array(scalars[name], cls.DTYPES[name]) for name in cls.SCALARS
         }
         return cls(
