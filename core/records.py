@@ -209,10 +209,10 @@ class RecordTable:
         columns: dict[str, Any] = {
             name: np.array(scalars[name], cls.DTYPES[name]) for name in cls.SCALARS
         }
+        columns.update(ragged_columns(details))
         return cls(
             ip=np.frombuffer(b"".join(ips), np.uint8).reshape(-1, 16).copy(),
             **columns,
-            **ragged_columns(details),
             **meta,
         )
 
