@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from sikker import __version__
+from sikker.cli_catalog import add_commands as add_catalog_commands
 from sikker.cli_events import add_commands as add_event_commands
 from sikker.core.config import Config, load_config
 from sikker.errors import SikkerError
@@ -360,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("info", cmd_info, "describe the current snapshot")
     p.add_argument("--verify", action="store_true", help="check every file's SHA-256")
     add_event_commands(command)
+    add_catalog_commands(command)
     return parser
 
 

@@ -53,3 +53,11 @@ def test_every_cli_command_and_option_is_documented(name: str) -> None:
         for option in action.option_strings:
             if option not in ("-h", "--help", "--json"):
                 assert option in section.group(0), f"{option} of sikker {name}"
+
+
+def test_every_catalog_field_and_action_is_documented() -> None:
+    from sikker.builder.catalog import ACTIONS, FIELDS
+
+    text = (DOCS / "catalog.md").read_text()
+    for name in (*FIELDS, *ACTIONS):  # in the first cell of a table row
+        assert re.search(rf"^\|[^|\n]*`{name}`[^|\n]*\|", text, re.M), name
