@@ -20,18 +20,22 @@ action ``connect_only`` is decided by the ``close`` event: it matches when
 nothing but ``connect`` (and evidence-free ``action``) events came before.
 """
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
-from sikker.builder.catalog import Catalog
-from sikker.builder.fields import extract, is_payload
-from sikker.builder.matchers import CACHE_SIZE, FieldMatcher
+from sikker.builder.catalog import Catalog, Primitive
+from sikker.builder.fields import HANDLERS, is_payload
+from sikker.builder.matchers import CACHE_SIZE, FieldMatcher, ValueMatcher
 from sikker.core.vocab import PROTOCOLS
 
 #: Version of the :meth:`SessionMatch.to_json` form.
 STATE_VERSION = 1
 
 _CONNECT_ONLY = [("action", "connect_only")]
+
+#: Builds the matcher of one (protocol, field) group from
+#: ``(catalog index, primitive)`` pairs and a cache size.
+MatcherFactory = Callable[[Sequence[tuple[int, Primitive]], int], ValueMatcher]
 
 
 class _Plan:
@@ -41,7 +45,8 @@ class _Plan:
         self,
         protocol: str,
         catalog: Catalog,
-        matchers: dict[tuple[int, ...], FieldMatcher],
+        matchers: dict[tuple[int, ...], ValueMatcher],
+        make: MatcherFactory,
         cache_size: int,
     ) -> None:
         self.protocol = protocol
@@ -50,14 +55,15 @@ class _Plan:
             if protocol in primitive.protocols:
                 groups.setdefault(primitive.field, []).append(index)
         self.primitives = frozenset(i for g in groups.values() for i in g)
-        self.fields: dict[str, FieldMatcher] = {}
+        self.fields: dict[str, ValueMatcher] = {}
         for field, indexes in groups.items():
             key = tuple(indexes)
             matcher = matchers.get(key)
             if matcher is None:  # protocols with the same primitives share one
                 pairs = [(i, catalog.primitives[i]) for i in indexes]
-                matcher = matchers[key] = FieldMatcher(pairs, cache_size)
+                matcher = matchers[key] = make(pairs, cache_size)
             self.fields[field] = matcher
+        self.min_counts = tuple(p.min_count for p in catalog.primitives)
         self.behaviors: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         self.behaviors_of: dict[int, list[int]] = {}
         for b, behavior in enumerate(catalog.behaviors):
@@ -78,6 +84,7 @@ class Engine:
         catalog: Catalog,
         local_domains: Collection[str] = (),
         cache_size: int = CACHE_SIZE,
+        matcher: MatcherFactory = FieldMatcher,
     ) -> None:
         """Compile ``catalog``.
 
@@ -87,12 +94,16 @@ class Engine:
                 recipients elsewhere are relay attempts (none by default: a
                 honeypot serves no real domain).
             cache_size: Values cached per field matcher (0 disables).
+            matcher: Builds each (protocol, field) matcher; tests and
+                benchmarks pass :class:`~sikker.builder.matchers.ReferenceMatcher`.
         """
         self.catalog = catalog
         self.local_domains = frozenset(d.lower().rstrip(".") for d in local_domains)
         self.min_counts = tuple(p.min_count for p in catalog.primitives)
-        matchers: dict[tuple[int, ...], FieldMatcher] = {}
-        self._plans = {p: _Plan(p, catalog, matchers, cache_size) for p in PROTOCOLS}
+        matchers: dict[tuple[int, ...], ValueMatcher] = {}
+        self._plans = {
+            p: _Plan(p, catalog, matchers, matcher, cache_size) for p in PROTOCOLS
+        }
 
     def session(self, protocol: str) -> "SessionMatch":
         """Return a new, empty session match for ``protocol``."""
@@ -209,29 +220,38 @@ class SessionMatch:
         """
         plan = self._plan
         fields = plan.fields
-        if event.get("event") == "close":
+        kind = event.get("event")
+        if kind == "close":
             pairs = [] if self._closed or self._payload else _CONNECT_ONLY
             self._closed = True
         else:
-            pairs = extract(event, plan.protocol, self._engine.local_domains, fields)
+            handler = HANDLERS.get(kind)  # type: ignore[arg-type]
+            if handler is None:
+                return set(), set()
+            pairs = handler(event, plan.protocol, self._engine.local_domains, fields)
             if not self._payload and is_payload(event, pairs):
                 self._payload = True
         new_p: set[int] = set()
-        counts, min_counts = self.counts, self._engine.min_counts
+        counts = self.counts
         for field, value in pairs:
             matcher = fields.get(field)
-            if matcher is None:
-                continue
-            for index in matcher.match(value):
-                count = counts.get(index, 0) + 1
-                counts[index] = count
-                if count == min_counts[index]:
-                    new_p.add(index)
+            if matcher is not None:
+                for index in matcher.match(value):
+                    count = counts[index] = counts.get(index, 0) + 1
+                    if count == plan.min_counts[index]:
+                        new_p.add(index)
+        if not new_p and self._pending is None:
+            return new_p, set()
+        return new_p, self._newly_matched(new_p)
+
+    def _newly_matched(self, new_p: set[int]) -> set[int]:
+        """Record newly matched primitives; return the behaviors they complete."""
         new_b: set[int] = set()
         if new_p:
             self._primitives |= new_p
+            behaviors_of = self._plan.behaviors_of
             for index in new_p:
-                for b in plan.behaviors_of.get(index, ()):
+                for b in behaviors_of.get(index, ()):
                     if b not in self._behaviors and self._behavior_matches(b):
                         new_b.add(b)
             self._behaviors |= new_b
@@ -239,7 +259,7 @@ class SessionMatch:
             new_p |= self._pending[0]
             new_b |= self._pending[1]
             self._pending = None
-        return new_p, new_b
+        return new_b
 
     def extend(self, events: Iterable[dict[str, Any]]) -> tuple[set[int], set[int]]:
         """Take several events; return everything they newly matched."""

@@ -69,7 +69,7 @@ def extract(
         wanted: When given, fields that are costly to assemble
             (``http_request``) are only built if listed here.
     """
-    handler = _HANDLERS.get(event.get("event", ""))
+    handler = HANDLERS.get(event.get("event", ""))
     if handler is None:
         return []
     return handler(event, protocol or event.get("protocol", ""), local_domains, wanted)
@@ -284,7 +284,9 @@ def _some(*pairs: tuple[str, str | None]) -> Pairs:
     return [(field, value) for field, value in pairs if value is not None]
 
 
-_HANDLERS: dict[str, Callable[..., Pairs]] = {
+#: The extractor of each event type: ``(event, protocol, local_domains,
+#: wanted) -> pairs``.
+HANDLERS: dict[str, Callable[..., Pairs]] = {
     "connect": _connect,
     "login_failed": _login,
     "login_success": _login,

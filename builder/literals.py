@@ -28,8 +28,9 @@ try:  # private modules: the analysis is skipped when they change shape
 except (ImportError, AttributeError):  # pragma: no cover - other Python versions
     _parser = None
 
-#: Needles shorter than this are not worth a pre-filter on their own.
-MIN_NEEDLE = 2
+#: Leading needles this long are preferred to longer needles found later in
+#: the pattern: the search then starts where a match may start.
+LEADING_ENOUGH = 3
 
 Needles = frozenset[str]
 
@@ -70,15 +71,16 @@ def analyse(pattern: str) -> Analysis:
     except Exception:  # pragma: no cover - parser internals changed
         return Analysis(None)
     if leading is not None and _strength(leading) >= min(
-        _strength(required), MIN_NEEDLE + 1
+        _strength(required), LEADING_ENOUGH
     ):
         return Analysis(_minimal(leading, prefix=True), icase, leading=True)
-    if required is None or _strength(required) < MIN_NEEDLE:
+    if required is None:
         return Analysis(None)
     return Analysis(_minimal(required), icase)
 
 
 def _strength(needles: Needles | None) -> int:
+    """Return the length of the shortest needle (0 for none): its selectivity."""
     return min(map(len, needles)) if needles else 0
 
 

@@ -21,7 +21,8 @@ value (bounded), as honeypot traffic repeats the same values a great deal.
 import dataclasses
 import re
 from collections.abc import Sequence
-from fnmatch import translate
+from fnmatch import fnmatchcase, translate
+from typing import Protocol
 
 from sikker.builder.catalog import Primitive
 from sikker.builder.literals import Analysis, analyse
@@ -30,6 +31,14 @@ from sikker.builder.literals import Analysis, analyse
 CACHE_SIZE = 8192
 #: Longer values are not cached (rarely repeated, costly to keep).
 CACHE_MAX_LEN = 512
+
+
+class ValueMatcher(Protocol):
+    """What the engine needs of a matcher: the primitives a value matches."""
+
+    def match(self, value: str) -> tuple[int, ...]:
+        """Return the catalog indexes of the primitives ``value`` matches."""
+        ...
 
 
 Needles = list[tuple[str, tuple["_Test", ...], bool]]
@@ -165,3 +174,40 @@ def _first(starts: dict[_Test, int], tests: tuple[_Test, ...], at: int) -> None:
     for test in tests:
         if at < starts.get(test, at + 1):
             starts[test] = at
+
+
+class ReferenceMatcher:
+    """The documented semantics, one primitive at a time: for tests and baselines.
+
+    Same interface as :class:`FieldMatcher`, no needles and no cache: every
+    primitive runs ``re.search``, ``in``, ``==``, ``startswith`` or
+    :func:`fnmatch.fnmatchcase` on every value.
+    """
+
+    def __init__(
+        self, primitives: Sequence[tuple[int, Primitive]], cache_size: int = 0
+    ) -> None:
+        """Keep ``(catalog index, primitive)`` pairs; ``cache_size`` is ignored."""
+        self._tests = [
+            (index, p.match, re.compile(p.pattern) if p.match == "regex" else None, p)
+            for index, p in primitives
+        ]
+
+    def match(self, value: str) -> tuple[int, ...]:
+        """Return the catalog indexes of the primitives ``value`` matches."""
+        found = []
+        for index, kind, regex, primitive in self._tests:
+            pattern = primitive.pattern
+            if regex is not None:
+                hit = regex.search(value) is not None
+            elif kind == "contains":
+                hit = pattern in value
+            elif kind == "equals":
+                hit = value == pattern
+            elif kind == "prefix":
+                hit = value.startswith(pattern)
+            else:
+                hit = fnmatchcase(value, pattern)
+            if hit:
+                found.append(index)
+        return tuple(sorted(found))

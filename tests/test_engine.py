@@ -16,6 +16,7 @@ from sikker.builder.catalog import Catalog, Primitive, load_catalog, parse_catal
 from sikker.builder.engine import Engine, SessionMatch
 from sikker.builder.fields import extract, http_request, is_relay
 from sikker.builder.literals import analyse
+from sikker.builder.matchers import ReferenceMatcher
 
 CATALOG = load_catalog()
 CATALOG_TEXT = (
@@ -484,6 +485,20 @@ def test_batches_and_restores_give_the_same_result_as_one_batch(
     assert sorted(reported_p) == sorted(whole.primitives)
 
 
+REFERENCE = Engine(CATALOG, matcher=ReferenceMatcher)
+
+
+@pytest.mark.parametrize(
+    ("protocol", "events"), [s[1:3] for s in SESSIONS], ids=[s[0] for s in SESSIONS]
+)
+def test_sessions_match_alike_with_the_naive_reference_matcher(
+    protocol: str, events: list[dict[str, Any]]
+) -> None:
+    ours, reference = ENGINE.session(protocol), REFERENCE.session(protocol)
+    assert ours.extend(events) == reference.extend(events)
+    assert ours.to_json() == reference.to_json()
+
+
 def test_newly_matched_entries_are_reported_once() -> None:
     match = ENGINE.session("ssh")
     line = ev("ssh", "command", command="cat /etc/shadow")
@@ -948,7 +963,7 @@ def test_needles_are_sound_for_case_folding_scoped_flags_and_globs(value: str) -
             {"xmrig", "--donate-level", "stratum+"},
             True,
         ),
-        (r"(?:^|[;&|]\s*)(?:whoami|id|w)\s*(?:$|[;&|])", None, False),
+        (r"(?:^|[;&|]\s*)(?:whoami|id|w)\s*(?:$|[;&|])", {"id", "w"}, False),
         (r"\b(?:pkill|killall|kill\s+-9)\b[^;&]*\bxmrig", {"pkill", "kill"}, True),
         (r"(?i)^config\s+set\s+dir\s+\S+", {"config"}, True),
         (r"[a-z]+", None, False),
@@ -958,6 +973,5 @@ def test_needles_are_what_every_match_contains(
     pattern: str, needles: set[str] | None, leading: bool
 ) -> None:
     found = analyse(pattern)
-    if needles is not None:
-        assert found.needles == needles
+    assert found.needles == (None if needles is None else frozenset(needles))
     assert found.leading == leading
