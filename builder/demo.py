@@ -19,8 +19,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from sikker.builder.benign import apply_discount
+from sikker.builder.benign import BenignIndex, apply_discount
 from sikker.builder.catalog import Catalog, load_catalog
+from sikker.builder.conform import conform
 from sikker.builder.demo_addresses import place_addresses
 from sikker.builder.demo_world import BENIGN_SOURCES, ISP, World, build_world, weights
 from sikker.builder.scoring import Evidence, raw_scores
@@ -521,7 +522,7 @@ def _assemble(
     }
     ragged: dict[str, Any] = {name: _ragged(parts, name) for name in _RAGGED_TYPES}
     used = np.unique(net)
-    return RecordTable(
+    table = RecordTable(
         ip=ip,
         country=world.country[net],
         asn=world.asn[net],
@@ -531,6 +532,8 @@ def _assemble(
         catalog=catalog.to_snapshot(),
         benign_sources=[dict(s) for s in _SOURCES],
     )
+    # Use the shipped benign-source list, so live builds can layer on the demo.
+    return conform(table, table.catalog, BenignIndex.load().snapshot_sources())
 
 
 def _chunks(n: int) -> Iterator[tuple[int, int, int]]:

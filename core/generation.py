@@ -9,7 +9,9 @@ over its base.
 """
 
 import mmap
+import os
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,24 @@ from sikker.errors import SnapshotCorruptError
 
 _ALL_ROWS = 1 << 32
 _EMPTY = FrozenBitMap()
+
+# LMDB refuses to open one environment twice in a process, so every reader in
+# the process shares one Generation per directory. A forked child starts with
+# none: it must never use an environment its parent opened.
+_OPEN: "weakref.WeakValueDictionary[Path, Generation]" = weakref.WeakValueDictionary()
+_OPEN_LOCK = threading.Lock()
+os.register_at_fork(after_in_child=_OPEN.clear)
+
+
+def open_generation(path: Path) -> "Generation":
+    """Return the process's shared reader of the generation at ``path``."""
+    key = Path(path).resolve()
+    with _OPEN_LOCK:
+        generation = _OPEN.get(key)
+        if generation is None:
+            generation = Generation(key)
+            _OPEN[key] = generation
+        return generation
 
 
 class Generation:
@@ -80,10 +100,6 @@ class Generation:
     def rows(self) -> int:
         """Return the number of rows (live records) in this generation."""
         return self.manifest.rows
-
-    def close(self) -> None:
-        """Release the LMDB environment (the columns unmap when unreferenced)."""
-        self._env.close()
 
     # -- records ------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from sikker.core import ipcore
 from sikker.core.filters import BlacklistQuery
-from sikker.core.generation import Generation
+from sikker.core.generation import Generation, open_generation
 from sikker.core.layout import snapshot_dirname
 from sikker.core.manifest import Manifest
 from sikker.core.records import MAPPED_PREFIX, SUMMARY_DTYPE, Record
@@ -48,31 +48,22 @@ class Snapshot:
     def __init__(self, top: Generation, base: Generation | None = None) -> None:
         self.top = top
         self.base = base
-        self.layers = (top,) if base is None else (base, top)
+        self.layers: tuple[Generation, ...] = (top,) if base is None else (base, top)
         self._tombstones = top.bitmap(TOMBSTONES) if base is not None else None
 
     @classmethod
-    def open(
-        cls, path: Path, cache: dict[Path, Generation] | None = None
-    ) -> "Snapshot":
-        """Open the generation at ``path`` and, for an overlay, its base.
-
-        ``cache`` lets a long-lived reader reuse an already open base.
-        """
-        cache = {} if cache is None else cache
-        top = cache.get(path) or Generation(path)
-        cache[path] = top
-        base = None
-        if top.manifest.base is not None:
-            base_path = path.parent / snapshot_dirname(top.manifest.base)
-            base = cache.get(base_path) or Generation(base_path)
-            cache[base_path] = base
-        return cls(top, base)
+    def open(cls, path: Path) -> "Snapshot":
+        """Open the generation at ``path`` and, for an overlay, its base."""
+        top = open_generation(path)
+        if top.manifest.base is None:
+            return cls(top)
+        return cls(
+            top, open_generation(path.parent / snapshot_dirname(top.manifest.base))
+        )
 
     def close(self) -> None:
-        """Close every generation (only when no other reader shares them)."""
-        for layer in self.layers:
-            layer.close()
+        """Let go of the generations (they close when no reader uses them)."""
+        self.layers = ()
 
     def __enter__(self) -> "Snapshot":
         return self

@@ -4,7 +4,6 @@ import threading
 import time
 from pathlib import Path
 
-from sikker.core.generation import Generation
 from sikker.core.layout import current_path, current_token
 from sikker.core.snapshot import Snapshot
 
@@ -22,7 +21,6 @@ class SnapshotStore:
         self.data_dir = Path(data_dir)
         self.check_interval = check_interval
         self._snapshot: Snapshot | None = None
-        self._generations: dict[Path, Generation] = {}
         self._token: tuple[int, int, int] | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
@@ -43,12 +41,7 @@ class SnapshotStore:
             if self._snapshot is None or token != self._token:
                 path = current_path(self.data_dir)
                 if self._snapshot is None or path != self._snapshot.path:
-                    self._snapshot = Snapshot.open(path, self._generations)
-                    # Forget generations the new snapshot does not use; requests
-                    # still holding the old Snapshot keep theirs alive.
-                    keep = {layer.path for layer in self._snapshot.layers}
-                    for stale in set(self._generations) - keep:
-                        del self._generations[stale]
+                    self._snapshot = Snapshot.open(path)
                 self._token = token
             return self._snapshot
 
@@ -57,4 +50,3 @@ class SnapshotStore:
         with self._lock:
             self._snapshot = None
             self._token = None
-            self._generations.clear()

@@ -56,9 +56,29 @@ def _build(config: Config, args: argparse.Namespace) -> dict[str, Any]:
     progress = _progress(args)
     if getattr(args, "records", None):
         table = _records_table(args.records)
-    else:
+    elif getattr(args, "demo", True) or args.ips:
         table = _demo_table(args.ips or config.demo_ips, args.seed, progress)
+    else:
+        return _build_from_events(config, progress)
     manifest = publish(table, config.data_path, progress, keep=config.keep_snapshots)
+    return _summary(config, manifest)
+
+
+def _build_from_events(config: Config, progress: Any) -> dict[str, Any]:
+    from sikker.builder.incremental import IncrementalBuilder
+    from sikker.builder.publish import Publisher
+
+    builder = IncrementalBuilder(config.data_path, config, progress)
+    try:
+        with Publisher(config.data_path, config.keep_snapshots) as publisher:
+            result = builder.catch_up(publisher)
+            manifest = builder.publish(publisher, [], full=True)
+    finally:
+        builder.close()
+    return {**_summary(config, manifest), "events": result.events}
+
+
+def _summary(config: Config, manifest: Any) -> dict[str, Any]:
     size = sum(f["size"] for f in manifest.files.values())
     return {
         "sequence": manifest.sequence,
@@ -97,20 +117,68 @@ def _print_build(result: dict[str, Any]) -> None:
 
 
 def cmd_build(config: Config, args: argparse.Namespace) -> int:
-    """Build and publish a snapshot."""
+    """Build and publish a snapshot (and keep following with --follow)."""
+    if args.follow:
+        return _follow(config, args)
     result = _build(config, args)
     _print_json(result) if args.json else _print_build(result)
     return 0
 
 
+def _follow(config: Config, args: argparse.Namespace) -> int:
+    """Publish new events as they arrive, until interrupted."""
+    import signal
+    import threading
+
+    from sikker.builder.incremental import IncrementalBuilder
+    from sikker.builder.publish import Publisher
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    builder = IncrementalBuilder(config.data_path, config, _progress(args))
+    try:
+        with Publisher(config.data_path, config.keep_snapshots) as publisher:
+            if not args.quiet:
+                print(
+                    f"following the event log in {config.data_path} (Ctrl-C to stop)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            builder.follow(publisher, stop, config.follow_interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        builder.close()
+    return 0
+
+
 def cmd_demo(config: Config, args: argparse.Namespace) -> int:
-    """Generate demo data, publish it, then serve it."""
+    """Generate demo data, publish it, then serve it with a live builder."""
+    import subprocess
+
     result = _build(config, args)
     _print_build(result)
     if args.no_serve:
         return 0
-    _print_try(config)
-    return cmd_serve(config, args)
+    follower = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sikker.cli",
+            "--data-dir",
+            str(config.data_path),
+            *(["--config", config.source] if config.source else []),
+            "build",
+            "--follow",
+            "--quiet",
+        ],
+    )
+    try:
+        _print_try(config)
+        return cmd_serve(config, args)
+    finally:
+        follower.terminate()
+        follower.wait(timeout=30)
 
 
 def _print_try(config: Config) -> None:
@@ -146,12 +214,13 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_check(config: Config, args: argparse.Namespace) -> int:
     """Look one IP up; exit 1 when --fail-above is reached."""
-    from sikker.core.present import check_payload
+    from sikker.core.present import check_payload, score_breakdown
 
     snapshot = _store(config).current()
-    payload = check_payload(
-        snapshot, args.ip, snapshot.lookup(args.ip), args.ignore_whitelist
-    )
+    record = snapshot.lookup(args.ip)
+    payload = check_payload(snapshot, args.ip, record, args.ignore_whitelist)
+    if record is not None and (args.explain or not args.json):
+        payload["scoreBreakdown"] = score_breakdown(snapshot, record)
     if args.json:
         _print_json(payload)
     else:
@@ -188,6 +257,17 @@ def _print_check(p: dict[str, Any]) -> None:
     for b in p["behaviors"]:
         mitre = f" [{', '.join(b['mitre'])}]" if b["mitre"] else ""
         print(f"  behavior {b['severity']:>8}: {b['name']} x{b['count']}{mitre}")
+    if p.get("scoreBreakdown"):
+        points = {c["name"]: c["points"] for c in p["scoreBreakdown"]}
+        evidence = ", ".join(
+            f"{name} {value:g}"
+            for name, value in points.items()
+            if value and name not in ("curve", "floor", "score")
+        )
+        floor = f" + critical floor {points['floor']:g}" if points["floor"] else ""
+        print(
+            f"  why: {evidence} -> curve {points['curve']:g}{floor} (docs/scoring.md)"
+        )
     r = p["reports"]
     if r["total"]:
         cats = ", ".join(f"{k} {v}" for k, v in r["categories"].items())
@@ -280,9 +360,19 @@ def _add_build_source(p: argparse.ArgumentParser, records: bool) -> None:
     p.add_argument("--seed", type=int, default=1, help="demo data seed (default 1)")
     if records:
         p.add_argument(
+            "--demo",
+            action="store_true",
+            help="build demo data instead of the event log",
+        )
+        p.add_argument(
             "--records",
             metavar="FILE",
             help="build from scored records, one JSON object per line ('-' = stdin)",
+        )
+        p.add_argument(
+            "--follow",
+            action="store_true",
+            help="keep publishing new events within seconds, until stopped",
         )
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -329,6 +419,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="exit 1 when the confidence is N or more",
+    )
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="with --json: add scoreBreakdown (each component's points)",
     )
     p.add_argument(
         "--ignore-whitelist",

@@ -1,0 +1,95 @@
+"""End to end: a sensor posts a session; the check changes within 5 seconds."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.test_gunicorn import free_port, get, wait_healthy
+from tests.test_incremental import PERSISTENCE, session
+
+CLI = [sys.executable, "-m", "sikker.cli"]
+
+
+def post(url: str, token: str, body: bytes) -> dict:
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/x-ndjson",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=5) as resp:
+        return orjson.loads(resp.read())
+
+
+@pytest.fixture
+def live(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A demo snapshot served by gunicorn, with `sikker build --follow` beside it."""
+    env = dict(
+        os.environ,
+        SIKKER_SNAPSHOT_CHECK_INTERVAL="0",
+        SIKKER_ACCESS_LOG="",
+        SIKKER_FOLLOW_INTERVAL="0.2",
+    )
+    data = ["--data-dir", str(tmp_path)]
+    subprocess.run(
+        [*CLI, *data, "build", "--demo", "--ips", "2000", "--quiet"],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    token = subprocess.run(
+        [*CLI, *data, "sensor", "add", "hp-live"],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    port = free_port()
+    server = subprocess.Popen(
+        [*CLI, *data, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    follower = subprocess.Popen([*CLI, *data, "build", "--follow", "--quiet"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, server)
+        yield base, token
+    finally:
+        for proc in (follower, server):
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_a_posted_session_changes_the_check_within_5_seconds(live) -> None:  # type: ignore[no-untyped-def]
+    base, token = live
+    ip = "45.33.99.7"
+    before = orjson.loads(get(f"{base}/v1/key/check/{ip}")[1])
+    assert before["found"] is False
+    body = b"\n".join(orjson.dumps(e) for e in session(ip, "live-1", PERSISTENCE))
+    started = time.monotonic()
+    answer = post(f"{base}/v1/sensor/events", token, body)
+    assert answer["accepted"] == 7 and answer["rejected"] == 0
+    while True:
+        after = orjson.loads(get(f"{base}/v1/key/check/{ip}")[1])
+        if after["found"]:
+            break
+        assert time.monotonic() - started < 5, "not visible within 5 s"
+        time.sleep(0.1)
+    elapsed = time.monotonic() - started
+    assert after["confidenceLevel"] >= 80  # critical behavior floor
+    assert "ssh-key-persistence-chattr" in {b["id"] for b in after["behaviors"]}
+    assert after["snapshot"] > before["snapshot"]
+    print(f"visible after {elapsed:.2f} s")
