@@ -61,15 +61,13 @@ class Snapshot:
             top, open_generation(path.parent / snapshot_dirname(top.manifest.base))
         )
 
-    def close(self) -> None:
-        """Let go of the generations (they close when no reader uses them)."""
-        self.layers = ()
-
+    # Generations are shared by every reader in the process and close when the
+    # last one lets go, so a Snapshot has nothing to close; ``with`` is allowed.
     def __enter__(self) -> "Snapshot":
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        pass
 
     # -- what it is ------------------------------------------------------------
 

@@ -52,8 +52,7 @@ def layered(tmp_path: Path) -> Snapshot:
                 delta=Delta(1, np.zeros((0, 16), np.uint8)),
             )
     snapshot = Snapshot.open(current_path(tmp_path))
-    yield snapshot
-    snapshot.close()
+    return snapshot
 
 
 def full_rebuild(tmp_path: Path, records: list[dict]) -> Snapshot:

@@ -76,5 +76,4 @@ def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
         f"SQLite {figures['blacklist_sqlite_ms']:8.1f} ms"
         f"   blacklist_vs_sqlite = {figures['blacklist_vs_sqlite']:.0f}x"
     )
-    snapshot.close()
     return figures

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from benchmarks.cowrie_stream import generate
+from benchmarks.suites import delta
 from sikker.builder.catalog import Catalog, load_catalog
 from sikker.builder.engine import Engine, SessionMatch
 from sikker.builder.matchers import FieldMatcher, ReferenceMatcher
@@ -164,4 +165,5 @@ def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
     top = ", ".join(f"{name} {n:,}" for name, n in hits.most_common(5))
     say(f"   behaviors   {sum(hits.values()):,} session matches; top: {top}")
     gc.unfreeze()
+    figures.update(delta.run(quick, say))  # incremental publish: delta_publish_s
     return figures

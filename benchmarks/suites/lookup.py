@@ -95,5 +95,4 @@ def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
         f"p99 {figures['check_json_p99_us']:6.2f} us"
     )
     say(f"   lookup_vs_sqlite = {figures['lookup_vs_sqlite']:.1f}x (SQLite p50 / ours)")
-    snapshot.close()
     return figures
