@@ -30,6 +30,7 @@ from sikker.builder.state import (
     IP_KIND,
     USERNAME_KIND,
     USERNAMES,
+    Changes,
     State,
 )
 from sikker.builder.tabulate import Scorer
@@ -72,6 +73,9 @@ class IncrementalBuilder:
             Geo.open(config.geoip_country_db or None, config.geoip_asn_db or None),
         )
         self.store = SnapshotStore(self.data_dir, check_interval=0)
+        # Evidence changed since the base, as committed (saves re-reading the
+        # state for every overlay; bounded by overlay_max_ips).
+        self._recent: dict[bytes, Evidence] = {}
         self.aggregator = Aggregator(
             self.state,
             Engine(self.catalog),
@@ -93,8 +97,13 @@ class IncrementalBuilder:
         if not entries:
             return StepResult(0, None)
         changes = self.aggregator.apply(entries)
-        self.state.commit(changes)
+        self.commit(changes)
         return StepResult(len(entries), self.publish(publisher, list(changes.evidence)))
+
+    def commit(self, changes: Changes) -> None:
+        """Commit a batch's changes to the state (and remember the evidence)."""
+        self.state.commit(changes)
+        self._recent.update(changes.evidence)
 
     def catch_up(self, publisher: Publisher) -> StepResult:
         """Apply every pending event, then publish once."""
@@ -109,7 +118,7 @@ class IncrementalBuilder:
             )
             if not entries:
                 break
-            self.state.commit(self.aggregator.apply(entries))
+            self.commit(self.aggregator.apply(entries))
             total += len(entries)
             self.progress.advance(len(entries))
         self.progress.finish()
@@ -160,6 +169,7 @@ class IncrementalBuilder:
         self.state.set_meta("base", {"sequence": manifest.sequence, "cursor": cursor})
         self.state.set_meta("published", {"sequence": manifest.sequence})
         self.state.forget_changes(cursor)
+        self._recent.clear()
         return manifest
 
     def _merged(self, current: Snapshot, dirty: list[bytes]) -> RecordTable:
@@ -209,7 +219,8 @@ class IncrementalBuilder:
         return None
 
     def _scored(self, ips: list[bytes]) -> RecordTable:
-        items = [(ip16, self.state.evidence(ip16) or Evidence()) for ip16 in ips]
+        recent, stored = self._recent, self.state.evidence
+        items = [(ip16, recent.get(ip16) or stored(ip16) or Evidence()) for ip16 in ips]
         return self.scorer.table(items)
 
     def _all_evidence(self) -> list[tuple[bytes, Evidence]]:

@@ -20,6 +20,8 @@ from sikker.builder.geo import Geo
 from sikker.core.records import RecordDetails, RecordTable
 from sikker.core.vocab import CATEGORIES, PROTOCOL_IDS, SEVERITY_LEVELS
 
+_CATEGORY_IDS = {name: i + 1 for i, name in enumerate(CATEGORIES)}
+
 
 @dataclass
 class Scorer:
@@ -69,14 +71,10 @@ class Scorer:
     def _details(self, ev: Evidence) -> RecordDetails:
         behaviors, primitives = self._behaviors, self._primitives
         return RecordDetails(
-            sorted((PROTOCOL_IDS[p], s, e) for p, (s, e) in ev.protocols.items()),
-            sorted(
-                (behaviors[b], n) for b, n in ev.behaviors.items() if b in behaviors
-            ),
-            sorted(
-                (primitives[p], n) for p, n in ev.primitives.items() if p in primitives
-            ),
-            sorted((CATEGORIES.index(c) + 1, n) for c, n in ev.categories.items()),
+            [(PROTOCOL_IDS[p], s, e) for p, (s, e) in ev.protocols.items()],
+            [(behaviors[b], n) for b, n in ev.behaviors.items() if b in behaviors],
+            [(primitives[p], n) for p, n in ev.primitives.items() if p in primitives],
+            [(_CATEGORY_IDS[c], n) for c, n in ev.categories.items()],
         )
 
     def _scoring_input(

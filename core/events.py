@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sikker.core import ipcore
@@ -82,6 +83,7 @@ _MS_THRESHOLD = 100_000_000_000
 _ACTION = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,63}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _NUMBER = re.compile(r"\d{1,15}(\.\d+)?")
+_PROTOCOL_SET = frozenset(PROTOCOLS)
 _LONG_FIELDS = frozenset({"command", "body", "query", "detail", "path", "url"})
 
 
@@ -113,6 +115,15 @@ def parse_ts(value: Any, field: str = "ts") -> int:
     Numbers (or numeric strings) below 10^11 are seconds, others milliseconds.
     ISO 8601 text without an offset is UTC.
     """
+    if type(value) is str and "-" in value[4:5]:
+        try:  # PERF: the common case (extended ISO 8601 from a sensor) first
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return _checked_ms(round(moment.timestamp() * 1000), field)
     if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
         value = float(value)
     if isinstance(value, bool) or value is None:
@@ -133,6 +144,10 @@ def parse_ts(value: Any, field: str = "ts") -> int:
         ms = round(moment.timestamp() * 1000)
     else:
         raise InvalidEventError(field, f"must be a timestamp, got {_kind(value)}")
+    return _checked_ms(ms, field)
+
+
+def _checked_ms(ms: int, field: str) -> int:
     if not TS_MIN <= ms < TS_MAX:
         raise InvalidEventError(field, "must be between 2000-01-01 and 2100-01-01")
     return ms
@@ -146,6 +161,12 @@ def parse_source(value: Any, accept_private: bool = False) -> str:
     """
     if not isinstance(value, str):
         raise InvalidEventError("src_ip", f"must be a string, got {_kind(value)}")
+    return _source(value, accept_private)
+
+
+# PERF: a session's events repeat its source address; errors are not cached.
+@lru_cache(maxsize=1 << 16)
+def _source(value: str, accept_private: bool) -> str:
     try:
         version, number = ipcore.parse_ip(value.strip())
     except InvalidAddressError as ex:
@@ -165,6 +186,8 @@ def parse_source(value: Any, accept_private: bool = False) -> str:
 
 def parse_protocol(value: Any) -> str:
     """Return a protocol of :data:`PROTOCOLS` (case-insensitive, aliases)."""
+    if value in _PROTOCOL_SET:
+        return value
     if not isinstance(value, str):
         raise InvalidEventError("protocol", f"must be a string, got {_kind(value)}")
     name = value.strip().lower()
@@ -178,6 +201,8 @@ def parse_protocol(value: Any) -> str:
 
 
 def _identifier(field: str, value: Any) -> str:
+    if type(value) is str and 0 < len(value) <= ID_CAP and value == value.strip():
+        return value
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):

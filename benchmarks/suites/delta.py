@@ -59,7 +59,7 @@ def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
                     seed.add_session("ssh")
                     seed.add_event("ssh")
                     changes.evidence[ipcore.to_ip16(ip)] = seed
-            builder.state.commit(changes)
+            builder.commit(changes)  # what a step does after folding events
             timings = []
             with Publisher(data) as publisher:
                 for _ in range(3):
