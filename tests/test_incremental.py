@@ -185,3 +185,35 @@ def test_the_cursor_advances_with_the_state(tmp_path: Path) -> None:
     full_build(tmp_path)  # nothing new: the same evidence, not double counted
     with current(tmp_path) as snap:
         assert snap.lookup("45.33.12.7").sessions == 1
+
+
+def test_geolocation_comes_from_the_configured_databases(tmp_path: Path) -> None:
+    from mmdb_writer import MmdbU32
+
+    from tests.test_geo import write_db
+
+    city = write_db(
+        tmp_path / "city.mmdb",
+        "GeoLite2-City",
+        {"45.33.0.0/16": {"country": {"iso_code": "NL"}}},
+    )
+    asn = write_db(
+        tmp_path / "asn.mmdb",
+        "GeoLite2-ASN",
+        {
+            "45.33.0.0/16": {
+                "autonomous_system_number": MmdbU32(64500),
+                "autonomous_system_organization": "Example Hosting",
+            }
+        },
+    )
+    data = tmp_path / "data"
+    append(data, session("45.33.12.7", "g1", ["uname -a"]))
+    append(data, session("46.1.2.3", "g2", ["uname -a"]))
+    full_build(data, geoip_country_db=city, geoip_asn_db=asn)
+    with current(data) as snap:
+        known = snap.lookup("45.33.12.7")
+        assert snap.countries[known.country] == "NL" and known.asn == 64500
+        assert snap.asn_orgs["64500"] == "Example Hosting"
+        unknown = snap.lookup("46.1.2.3")  # outside the databases: null, no failure
+        assert snap.countries[unknown.country] == "" and unknown.asn == 0
