@@ -14,7 +14,7 @@ from sikker.server.media import json_handlers
 from sikker.server.resources.blacklist import BlacklistResource
 from sikker.server.resources.check import CheckResource
 from sikker.server.resources.health import HealthResource
-from sikker.server.resources.intel import EmailResource, UsernameResource
+from sikker.server.resources.intel import IntelResource
 from sikker.server.resources.sensor import SensorEventsResource
 
 
@@ -37,8 +37,8 @@ def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
     errors.install(app)
     app.add_route("/v1/key/check/{ip}", CheckResource(store))
     app.add_route("/v1/key/blacklist", BlacklistResource(store, config))
-    app.add_route("/v1/key/username/{username}", UsernameResource(store))
-    app.add_route("/v1/key/email/{email}", EmailResource(store))
+    app.add_route("/v1/key/username/{username}", IntelResource(store, "username"))
+    app.add_route("/v1/key/email/{email}", IntelResource(store, "email"))
     app.add_route("/v1/sensor/events", SensorEventsResource(config))
     app.add_route("/healthz", HealthResource(store))
     return app

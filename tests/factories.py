@@ -3,8 +3,11 @@
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from sikker.builder.importer import table_from_records
 from sikker.builder.publish import publish
+from sikker.cli import main
 from sikker.core.manifest import Manifest
 from sikker.core.records import RecordTable
 
@@ -135,6 +138,15 @@ RECORDS: list[dict[str, Any]] = [
         "protocols": {"telnet": {"sessions": 2, "events": 8}},
     },
 ]
+
+
+def run_cli(
+    capsys: pytest.CaptureFixture[str], data: Path, *args: str
+) -> tuple[int, str, str]:
+    """Run ``sikker --data-dir DATA ARGS`` in-process; return (code, out, err)."""
+    code = main(["--data-dir", str(data), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def table(records: list[dict[str, Any]] | None = None) -> RecordTable:

@@ -7,20 +7,13 @@ import pytest
 
 from sikker.cli import main
 from tests.factories import RECORDS, build
+from tests.factories import run_cli as run
 
 
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     build(tmp_path)
     return tmp_path
-
-
-def run(
-    capsys: pytest.CaptureFixture[str], data: Path, *args: str
-) -> tuple[int, str, str]:
-    code = main(["--data-dir", str(data), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_check_prints_a_readable_summary(

@@ -8,6 +8,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -45,35 +47,35 @@ def wait_healthy(base: str, proc: subprocess.Popen, seconds: float = 30) -> None
     raise TimeoutError("server did not become healthy")
 
 
-@pytest.fixture
-def server(tmp_path: Path):  # type: ignore[no-untyped-def]
-    build(tmp_path)
+@contextmanager
+def serving(data: Path, workers: int = 2, **settings: str) -> Iterator[str]:
+    """Run `sikker serve` on a free loopback port; yield its base URL."""
     port = free_port()
-    env = dict(os.environ, SIKKER_SNAPSHOT_CHECK_INTERVAL="0", SIKKER_ACCESS_LOG="")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sikker.cli",
-            "--data-dir",
-            str(tmp_path),
-            "serve",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-        ],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
+    env = dict(
+        os.environ,
+        SIKKER_SNAPSHOT_CHECK_INTERVAL="0",
+        SIKKER_ACCESS_LOG="",
+        **{f"SIKKER_{name.upper()}": value for name, value in settings.items()},
     )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sikker.cli", "--data-dir", str(data), "serve",
+         "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        env=env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, proc)
-        yield base, tmp_path
+        yield base
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    build(tmp_path)
+    with serving(tmp_path) as base:
+        yield base, tmp_path
 
 
 @pytest.mark.slow

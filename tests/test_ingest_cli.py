@@ -7,9 +7,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from sikker.cli import main
 from sikker.core.eventlog import EventLog
 from sikker.core.layout import EVENTS_DIR
+from tests.factories import run_cli as run
 
 DATA = Path(__file__).resolve().parent / "data"
 ATTACKER = "45.155.205.7"
@@ -19,14 +19,6 @@ ATTACKER = "45.155.205.7"
 def lab(monkeypatch: pytest.MonkeyPatch) -> None:
     """Accept the samples' 127.0.0.1 sources."""
     monkeypatch.setenv("SIKKER_ACCEPT_PRIVATE_SOURCES", "1")
-
-
-def run(
-    capsys: pytest.CaptureFixture[str], data: Path, *args: str
-) -> tuple[int, str, str]:
-    code = main(["--data-dir", str(data), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def stored(data: Path) -> list[dict]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.test_gunicorn import free_port, get, wait_healthy
+from tests.test_gunicorn import get, serving
 from tests.test_incremental import PERSISTENCE, session
 
 CLI = [sys.executable, "-m", "sikker.cli"]
@@ -34,42 +34,24 @@ def post(url: str, token: str, body: bytes) -> dict:
 @pytest.fixture
 def live(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A demo snapshot served by gunicorn, with `sikker build --follow` beside it."""
-    env = dict(
-        os.environ,
-        SIKKER_SNAPSHOT_CHECK_INTERVAL="0",
-        SIKKER_ACCESS_LOG="",
-        SIKKER_FOLLOW_INTERVAL="0.2",
-    )
+    env = dict(os.environ, SIKKER_FOLLOW_INTERVAL="0.2")
     data = ["--data-dir", str(tmp_path)]
-    subprocess.run(
-        [*CLI, *data, "build", "--demo", "--ips", "2000", "--quiet"],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
-    token = subprocess.run(
-        [*CLI, *data, "sensor", "add", "hp-live"],
-        check=True,
-        env=env,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    port = free_port()
-    server = subprocess.Popen(
-        [*CLI, *data, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+
+    def sikker(*args: str) -> str:
+        done = subprocess.run(
+            [*CLI, *data, *args], check=True, env=env, capture_output=True, text=True
+        )
+        return done.stdout.strip()
+
+    sikker("build", "--demo", "--ips", "2000", "--quiet")
+    token = sikker("sensor", "add", "hp-live")
     follower = subprocess.Popen([*CLI, *data, "build", "--follow", "--quiet"], env=env)
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(base, server)
-        yield base, token
+        with serving(tmp_path) as base:
+            yield base, token
     finally:
-        for proc in (follower, server):
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+        follower.send_signal(signal.SIGTERM)
+        follower.wait(timeout=30)
 
 
 @pytest.mark.slow

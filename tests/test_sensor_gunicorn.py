@@ -1,9 +1,5 @@
 """Sensors posting to the real server: gunicorn workers appending at once."""
 
-import os
-import signal
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,7 +15,7 @@ from sikker.core.eventlog import EventLog
 from sikker.core.layout import EVENTS_DIR
 from sikker.core.sensors import SensorRegistry
 from tests.factories import build
-from tests.test_gunicorn import free_port, wait_healthy
+from tests.test_gunicorn import serving
 
 CAP = 64 * 1024
 
@@ -28,37 +24,10 @@ CAP = 64 * 1024
 def sensor_server(tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
     build(tmp_path)
     _, token = SensorRegistry(tmp_path).add("web1")
-    port = free_port()
-    env = dict(
-        os.environ,
-        SIKKER_ACCESS_LOG="",
-        SIKKER_SENSOR_MAX_BODY_BYTES=str(CAP),
-        SIKKER_ACCEPT_PRIVATE_SOURCES="0",
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sikker.cli",
-            "--data-dir",
-            str(tmp_path),
-            "serve",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "3",
-        ],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, proc)
+    with serving(
+        tmp_path, workers=3, sensor_max_body_bytes=str(CAP), accept_private_sources="0"
+    ) as base:
         yield base, tmp_path, token
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
 def post(base: str, token: str, body: Any) -> tuple[int, dict[str, Any]]:

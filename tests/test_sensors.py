@@ -6,9 +6,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from sikker.cli import main
 from sikker.core.sensors import TOKEN_PREFIX, SensorRegistry
 from sikker.errors import SensorError, UnknownSensorError
+from tests.factories import run_cli as run
 
 
 def test_a_new_token_authenticates_its_sensor_only(tmp_path: Path) -> None:
@@ -56,14 +56,6 @@ def test_registry_errors_are_clear(tmp_path: Path) -> None:
     for bad in ("", "-dash", "has space", "x" * 65, "ünï"):
         with pytest.raises(SensorError, match="invalid sensor name"):
             registry.add(bad)
-
-
-def run(
-    capsys: pytest.CaptureFixture[str], data: Path, *args: str
-) -> tuple[int, str, str]:
-    code = main(["--data-dir", str(data), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_sensor_commands_add_list_and_remove(

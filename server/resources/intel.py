@@ -1,69 +1,46 @@
 """``GET /v1/key/username/{username}`` and ``GET /v1/key/email/{email}``."""
 
-from typing import Any
-
 import falcon
 import orjson
 
 from sikker.core.store import SnapshotStore
 
 
-def _intel_payload(intel: dict[str, Any]) -> dict[str, Any]:
-    protocols = dict(sorted(intel["protocols"].items(), key=lambda kv: -kv[1]))
-    return {
-        "protocols": protocols,
-        # SikkerAPI clients expect this one as a JSON-encoded string.
-        "protocolCounts": orjson.dumps(protocols).decode(),
-        "firstSeenAt": intel["first"] * 1000,
-        "lastSeenAt": intel["last"] * 1000,
-    }
+class IntelResource:
+    """What honeypots saw of one username (logins) or email (SMTP recipient).
 
+    ``kind`` is ``"username"`` or ``"email"``; the answer names the value,
+    its total (``totalSessions`` / ``totalMessages``), per-protocol counts and
+    first/last seen (epoch ms). 404 when no sensor has seen it.
+    """
 
-class UsernameResource:
-    """Login attempts with a username, per protocol, as honeypots saw them."""
+    TOTALS = {"username": "totalSessions", "email": "totalMessages"}
 
-    def __init__(self, store: SnapshotStore) -> None:
+    def __init__(self, store: SnapshotStore, kind: str) -> None:
         self.store = store
+        self.kind = kind
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response, username: str) -> None:
-        """Answer the username's intel; 404 when no sensor saw it."""
+    def on_get(self, req: falcon.Request, resp: falcon.Response, **params: str) -> None:
+        """Answer the intel of the path's ``{username}`` or ``{email}``."""
+        value = params[self.kind]
         snapshot = self.store.current()
-        intel = snapshot.username(username)
+        lookup = snapshot.username if self.kind == "username" else snapshot.email
+        intel = lookup(value)
         if intel is None:
             raise falcon.HTTPNotFound(
                 title="not found",
-                description=f"username {username!r} is not in the attack database",
+                description=f"{self.kind} {value!r} is not in the attack database",
             )
+        protocols = dict(sorted(intel["protocols"].items(), key=lambda kv: -kv[1]))
         resp.data = orjson.dumps(
             {
-                "username": username.lower(),
-                "totalSessions": intel["total"],
-                **_intel_payload(intel),
-            }
-        )
-        resp.content_type = falcon.MEDIA_JSON
-
-
-class EmailResource:
-    """Messages honeypots received for an SMTP recipient address."""
-
-    def __init__(self, store: SnapshotStore) -> None:
-        self.store = store
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response, email: str) -> None:
-        """Answer the recipient's intel; 404 when no sensor saw it."""
-        snapshot = self.store.current()
-        intel = snapshot.email(email)
-        if intel is None:
-            raise falcon.HTTPNotFound(
-                title="not found",
-                description=f"email address {email!r} is not in the attack database",
-            )
-        resp.data = orjson.dumps(
-            {
-                "email": email.lower(),
-                "totalMessages": intel["total"],
-                **_intel_payload(intel),
+                self.kind: value.lower(),
+                self.TOTALS[self.kind]: intel["total"],
+                "protocols": protocols,
+                # SikkerAPI clients expect this one as a JSON-encoded string.
+                "protocolCounts": orjson.dumps(protocols).decode(),
+                "firstSeenAt": intel["first"] * 1000,
+                "lastSeenAt": intel["last"] * 1000,
             }
         )
         resp.content_type = falcon.MEDIA_JSON
