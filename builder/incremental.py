@@ -8,6 +8,8 @@ when there is no snapshot yet or the overlay has grown past
 applied), after which the overlay starts empty again.
 """
 
+import os
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sikker.builder import compaction
 from sikker.builder.aggregate import Aggregator
 from sikker.builder.benign import BenignIndex
 from sikker.builder.catalog import Catalog, load_catalog
@@ -23,7 +26,7 @@ from sikker.builder.engine import Engine
 from sikker.builder.evidence import Evidence
 from sikker.builder.geo import Geo
 from sikker.builder.progress import NullProgress, Progress
-from sikker.builder.publish import Publisher
+from sikker.builder.publish import Publisher, next_sequence
 from sikker.builder.state import (
     EMAIL_KIND,
     EMAILS,
@@ -38,8 +41,8 @@ from sikker.builder.unpack import table_from_snapshot
 from sikker.builder.writer import Delta, Intel, Overlay
 from sikker.core.config import Config
 from sikker.core.eventlog import EventLog
-from sikker.core.generation import Generation
-from sikker.core.layout import EVENTS_DIR, STATE_DIR
+from sikker.core.generation import Generation, open_generation
+from sikker.core.layout import EVENTS_DIR, STATE_DIR, TMP_PREFIX
 from sikker.core.manifest import Manifest
 from sikker.core.records import Record, RecordTable
 from sikker.core.snapshot import Snapshot
@@ -76,6 +79,9 @@ class IncrementalBuilder:
         # Evidence changed since the base, as committed (saves re-reading the
         # state for every overlay; bounded by overlay_max_ips).
         self._recent: dict[bytes, Evidence] = {}
+        #: Compact in a child process instead of waiting (follow mode).
+        self.background = False
+        self._job: compaction.Job | None = None
         self.aggregator = Aggregator(
             self.state,
             Engine(self.catalog),
@@ -137,7 +143,8 @@ class IncrementalBuilder:
             base_info = {"sequence": base.sequence, "cursor": 0}  # built elsewhere
         since = base_info.get("cursor", 0)
         dirty = self.state.changed_since(since, IP_KIND)
-        if full or base is None or len(dirty) > self.config.overlay_max_ips:
+        too_big = len(dirty) > self.config.overlay_max_ips
+        if full or base is None or (too_big and not self.background):
             return self._publish_base(publisher, current, dirty)
         assert current is not None
         table = self._scored(dirty)
@@ -148,7 +155,64 @@ class IncrementalBuilder:
             intel=self._intel(since),
         )
         self.state.set_meta("published", {"sequence": manifest.sequence})
+        if too_big and self._job is None:
+            self._start_compaction(publisher)
         return manifest
+
+    # -- background compaction (follow mode) -------------------------------------
+
+    def _start_compaction(self, publisher: Publisher) -> None:
+        """Start rewriting the current snapshot as a base, in a child process."""
+        source = self._current()
+        assert source is not None
+        publisher.pinned.add(source.sequence)
+        self._job = compaction.start(
+            self.data_dir,
+            source,
+            publisher.root / f"{TMP_PREFIX}compaction-{os.getpid()}",
+            self.state.cursor(),
+            self.scorer.catalog_snapshot,
+            self.scorer.benign.snapshot_sources(),
+        )
+        self.progress.stage(f"compacting generation {source.sequence}", None)
+        self.progress.finish()
+
+    def _finish_compaction(self, publisher: Publisher) -> Manifest | None:
+        """Install a finished base and layer the newer changes on it."""
+        job, self._job = self._job, None
+        assert job is not None
+        publisher.pinned.discard(job.source)
+        if not job.succeeded():
+            shutil.rmtree(job.staging, ignore_errors=True)
+            raise BuildError(
+                f"compacting generation {job.source} failed "
+                f"(exit status {job.process.exitcode}); see the builder's log"
+            )
+        current = self._current()
+        assert current is not None
+        sequence = next_sequence(self.data_dir)
+        compaction.install(job, sequence)
+        base = open_generation(publisher.install(job.staging, sequence))
+        dirty = self.state.changed_since(job.cursor, IP_KIND)
+        manifest = publisher.publish(
+            self._scored(dirty),
+            overlay=Overlay(base),
+            delta=Delta(current.sequence, _ips([])),  # what readers see is unchanged
+            intel=self._intel(job.cursor),
+        )
+        self.state.set_meta("base", {"sequence": sequence, "cursor": job.cursor})
+        self.state.set_meta("published", {"sequence": manifest.sequence})
+        self.state.forget_changes(job.cursor)
+        still = set(dirty)
+        self._recent = {ip: ev for ip, ev in self._recent.items() if ip in still}
+        return manifest
+
+    def _abandon_compaction(self) -> None:
+        job, self._job = self._job, None
+        if job is not None:
+            job.process.terminate()
+            job.process.join(timeout=30)
+            shutil.rmtree(job.staging, ignore_errors=True)
 
     def _publish_base(
         self, publisher: Publisher, current: Snapshot | None, dirty: list[bytes]
@@ -249,9 +313,24 @@ class IncrementalBuilder:
     def follow(
         self, publisher: Publisher, stop: threading.Event, interval: float
     ) -> None:
-        """Publish new evidence as it arrives until ``stop`` is set."""
+        """Publish new evidence as it arrives until ``stop`` is set.
+
+        Compaction runs in a child process meanwhile (see
+        :mod:`sikker.builder.compaction`).
+        """
+        self.background = True
+        try:
+            self._follow(publisher, stop, interval)
+        finally:
+            self._abandon_compaction()
+
+    def _follow(
+        self, publisher: Publisher, stop: threading.Event, interval: float
+    ) -> None:
         last_expiry = 0.0
         while not stop.is_set():
+            if self._job is not None and self._job.done():
+                self._finish_compaction(publisher)
             result = self.step(publisher)
             now = time.time()
             if now - last_expiry > 60:

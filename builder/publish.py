@@ -70,6 +70,8 @@ class Publisher:
         self.data_dir = Path(data_dir)
         self.root = self.data_dir / SNAPSHOTS
         self.keep = keep
+        #: Generations pruning must keep (e.g. one a compaction is reading).
+        self.pinned: set[int] = set()
         self._lock = build_lock(self.data_dir)
 
     def __enter__(self) -> "Publisher":
@@ -106,14 +108,21 @@ class Publisher:
         """Return a private directory to write generation ``sequence`` into."""
         return self.root / f"{TMP_PREFIX}{snapshot_dirname(sequence)}-{os.getpid()}"
 
-    def commit(self, staged: Path, sequence: int) -> None:
-        """Publish a fully written staging directory as ``sequence``."""
+    def install(self, staged: Path, sequence: int) -> Path:
+        """Freeze a fully written staging directory as generation ``sequence``.
+
+        Readers do not see it until CURRENT names it (or an overlay on it).
+        """
         _freeze(staged)
         final = self.root / snapshot_dirname(sequence)
         os.rename(staged, final)
         fsync_dir(self.root)
-        point_current(self.data_dir, final)
-        prune(self.data_dir, self.keep)
+        return final
+
+    def commit(self, staged: Path, sequence: int) -> None:
+        """Publish a fully written staging directory as ``sequence``."""
+        point_current(self.data_dir, self.install(staged, sequence))
+        prune(self.data_dir, self.keep, self.pinned)
 
 
 def publish(
@@ -144,13 +153,13 @@ def point_current(data_dir: Path, snapshot: Path) -> None:
     fsync_dir(data_dir)
 
 
-def prune(data_dir: Path, keep: int) -> None:
-    """Delete generations beyond the newest ``keep``.
+def prune(data_dir: Path, keep: int, pinned: set[int] | None = None) -> None:
+    """Delete generations beyond the newest ``keep`` (and not ``pinned``).
 
     Never deletes CURRENT, nor a base that a kept overlay is layered on.
     """
     sequences = published_sequences(data_dir)
-    kept = set(sequences[-keep:])
+    kept = set(sequences[-keep:]) | set(pinned or ())
     with suppress(NoSnapshotError):
         kept.add(int(current_path(data_dir).name))
     for sequence in list(kept):

@@ -217,3 +217,40 @@ def test_geolocation_comes_from_the_configured_databases(tmp_path: Path) -> None
         assert snap.asn_orgs["64500"] == "Example Hosting"
         unknown = snap.lookup("46.1.2.3")  # outside the databases: null, no failure
         assert snap.countries[unknown.country] == "" and unknown.asn == 0
+
+
+def test_follow_compacts_in_the_background_without_losing_changes(
+    tmp_path: Path,
+) -> None:
+    import threading
+    import time
+
+    append(tmp_path, session("45.33.12.7", "a1", ["uname -a"]))
+    full_build(tmp_path)
+    builder = builder_for(tmp_path, overlay_max_ips=2)
+    stop = threading.Event()
+    try:
+        with Publisher(tmp_path) as publisher:
+            runner = threading.Thread(
+                target=builder.follow, args=(publisher, stop, 0.05)
+            )
+            runner.start()
+            for i in range(8):  # keeps arriving while the child compacts
+                builder.log.append(session(f"45.33.14.{i}", f"e{i}", ["uname -a"]))
+                time.sleep(0.3)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                with current(tmp_path) as snap:
+                    if snap.count == 9 and snap.base.sequence > 1:
+                        break
+                time.sleep(0.2)
+            stop.set()
+            runner.join(timeout=60)
+    finally:
+        builder.close()
+    with current(tmp_path) as snap:
+        assert snap.count == 9  # every IP, none lost across the switch
+        assert snap.base is not None and snap.base.sequence > 1  # a compacted base
+        assert snap.base.manifest.base is None and snap.base.rows >= 3
+        for i in range(8):
+            assert snap.lookup(f"45.33.14.{i}").sessions == 1
