@@ -82,3 +82,54 @@ class SensorError(SikkerError, ValueError):
 
 class UnknownSensorError(SensorError, LookupError):
     """No sensor of that name is registered."""
+
+
+class InvalidReportError(SikkerError, ValueError):
+    """A community report (or one row of a bulk report) is not acceptable."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+class InvalidAlertError(SikkerError, ValueError):
+    """An alert definition (address, range, username, webhook URL) is invalid."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+class AlertStoreError(SikkerError, RuntimeError):
+    """The alert store cannot be opened or written."""
+
+
+class UnknownAlertError(SikkerError, LookupError):
+    """No alert with that id belongs to the caller."""
+
+
+class InvalidRemovalRequestError(SikkerError, ValueError):
+    """A removal (delisting) request has a missing or bad field."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+class RemovalStoreError(SikkerError, RuntimeError):
+    """The removal-request store cannot be opened or written."""
+
+
+class UnknownRemovalRequestError(SikkerError, LookupError):
+    """No removal request has that id."""
+
+
+class RateLimitedError(SikkerError, RuntimeError):
+    """A client sent more requests than allowed; retry after ``retry_after`` s."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
