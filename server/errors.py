@@ -6,6 +6,7 @@ are logged with their traceback and answered with a 500 that reveals none.
 """
 
 import logging
+import re
 from typing import Any
 
 import falcon
@@ -64,12 +65,27 @@ def _event_log(
     resp.set_header("Retry-After", "10")
 
 
+_STATUS_PREFIX = re.compile(r"^\d{3}\s+")
+
+
+def _http_message(req: falcon.Request, ex: falcon.HTTPError) -> str:
+    """Return a clear message for Falcon's own errors, which carry none."""
+    if ex.description:
+        return ex.description
+    if ex.status_code == 404:
+        return f"no such path: {req.path} (the API is described at /openapi.json)"
+    if ex.status_code == 405:
+        allowed = dict(ex.headers or {}).get("Allow", "")
+        return f"{req.method} is not allowed on {req.path}; allowed: {allowed}"
+    return _STATUS_PREFIX.sub("", ex.title or "error")
+
+
 def _http_error(
     req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params: dict
 ) -> None:
-    message = ex.description or ex.title or "error"
-    code = (ex.title or "error").lower().replace(" ", "_")
-    _respond(resp, ex.status_code, code, message)
+    title = _STATUS_PREFIX.sub("", ex.title or "error")
+    code = title.strip().lower().replace(" ", "_") or "error"
+    _respond(resp, ex.status_code, code, _http_message(req, ex))
     if ex.headers:
         resp.set_headers(ex.headers)
 

@@ -16,11 +16,12 @@ class CheckResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, ip: str) -> None:
         """Answer the check; unknown IPs are ``found: false``, not 404."""
+        ignore = flag(req, "ignoreWhitelist")
+        explain = flag(req, "explain")
         snapshot = self.store.current()
         record = snapshot.lookup(ip)
-        ignore = flag(req, "ignoreWhitelist")
         payload = check_payload(snapshot, ip, record, ignore)
-        if record is not None and flag(req, "explain"):
+        if record is not None and explain:
             payload["scoreBreakdown"] = score_breakdown(snapshot, record)
         resp.data = orjson.dumps(payload)
         resp.content_type = falcon.MEDIA_JSON

@@ -32,24 +32,12 @@ MAX_ERRORS = 100
 #: Sensors whose session state (Cowrie joins) a worker keeps.
 MAX_PARSERS = 256
 _CHALLENGE = 'Bearer realm="sikker sensors"'
-_READ_SIZE = 64 * 1024
-
-
-def read_capped(stream: Any, cap: int) -> bytes:
-    """Return the stream's bytes, reading at most ``cap + 1`` of them."""
-    chunks = []
-    size = 0
-    while size <= cap:
-        chunk = stream.read(min(_READ_SIZE, cap + 1 - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
 
 
 class SensorEventsResource:
     """Accept sensor events and append them to the event log."""
+
+    max_body_setting = "sensor_max_body_bytes"
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -114,26 +102,14 @@ class SensorEventsResource:
             "application/json (an event or an array) or application/x-ndjson",
         )
 
+    @property
+    def max_body_bytes(self) -> int:
+        """Return this resource's body cap (``BodyLimit`` enforces it)."""
+        return int(self.config.sensor_max_body_bytes)
+
     def _body(self, req: falcon.Request) -> bytes:
-        cap = int(self.config.sensor_max_body_bytes)
-        too_large = falcon.HTTPContentTooLarge(
-            title="payload too large",
-            description=f"the body is larger than {cap} bytes "
-            "(setting sensor_max_body_bytes); split it into smaller batches",
-        )
-        length = req.content_length
-        if length is not None:
-            if length > cap:
-                raise too_large
-            stream: Any = req.bounded_stream
-        elif req.env.get("wsgi.input_terminated"):  # chunked, and the server ends it
-            stream = req.stream
-        else:  # neither a length nor chunked: no body (RFC 9112, 6.3)
-            return b""
-        data = read_capped(stream, cap)
-        if len(data) > cap:
-            raise too_large
-        return data
+        """Return the body, already capped and buffered by ``BodyLimit``."""
+        return req.bounded_stream.read()
 
     def _parse(
         self, parser: LineParser, kind: str, body: bytes
