@@ -6,15 +6,18 @@ lazily on the first request (the gunicorn config warms it up per worker).
 """
 
 import falcon
+from falcon import media
 
 from sikker.core.config import Config, load_config
 from sikker.core.store import SnapshotStore
 from sikker.server import errors
+from sikker.server.body_limit import BodyLimit
 from sikker.server.media import json_handlers
 from sikker.server.resources.blacklist import BlacklistResource
 from sikker.server.resources.check import CheckResource
 from sikker.server.resources.health import HealthResource
 from sikker.server.resources.intel import IntelResource
+from sikker.server.resources.openapi import OpenApiResource
 from sikker.server.resources.sensor import SensorEventsResource
 
 
@@ -28,12 +31,13 @@ class SikkerApp(falcon.App):
 def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
     """Return the WSGI app serving ``store`` (default: config.data_dir)."""
     store = store or SnapshotStore(config.data_path, config.snapshot_check_interval)
-    app = SikkerApp()
+    app = SikkerApp(middleware=[BodyLimit(config.max_body_bytes)])
     app.store = store
     app.config = config
     app.req_options.strip_url_path_trailing_slash = True
     app.resp_options.media_handlers.update(json_handlers())
-    app.req_options.media_handlers.update(json_handlers())
+    # JSON only: any other Content-Type on a JSON endpoint is a 415.
+    app.req_options.media_handlers = media.Handlers(json_handlers())
     errors.install(app)
     app.add_route("/v1/key/check/{ip}", CheckResource(store))
     app.add_route("/v1/key/blacklist", BlacklistResource(store, config))
@@ -41,6 +45,7 @@ def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
     app.add_route("/v1/key/email/{email}", IntelResource(store, "email"))
     app.add_route("/v1/sensor/events", SensorEventsResource(config))
     app.add_route("/healthz", HealthResource(store))
+    app.add_route("/openapi.json", OpenApiResource(config))
     return app
 
 
