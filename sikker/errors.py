@@ -133,3 +133,68 @@ class RateLimitedError(SikkerError, RuntimeError):
     def __init__(self, message: str, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__(message)
+
+
+class AccountError(SikkerError, ValueError):
+    """An account, API key or plan request is invalid (bad email, weak password)."""
+
+
+class AccountExistsError(AccountError):
+    """An account with that email address already exists."""
+
+
+class UnknownAccountError(AccountError, LookupError):
+    """No account, API key or plan of that name exists."""
+
+
+class PlanError(ConfigError):
+    """The plans file (setting plans_path) is invalid."""
+
+
+class AuthError(SikkerError, PermissionError):
+    """A request's credentials are missing or unknown (HTTP 401)."""
+
+    status = 401
+    code = "unauthorized"
+    challenge = 'Bearer realm="sikker"'
+
+
+class LoginError(AuthError):
+    """An account login (HTTP Basic, email and password) failed (HTTP 401)."""
+
+    challenge = 'Basic realm="sikker account", charset="UTF-8"'
+
+
+class KeyRevokedError(AuthError):
+    """The API key was revoked (HTTP 403)."""
+
+    status = 403
+    code = "key_revoked"
+
+
+class AccountDisabledError(AuthError):
+    """The account holding the credentials is disabled (HTTP 403)."""
+
+    status = 403
+    code = "account_disabled"
+
+
+class QuotaExceededError(SikkerError, RuntimeError):
+    """A daily quota of one endpoint family is used up (HTTP 429)."""
+
+    def __init__(
+        self, message: str, family: str, limit: int, used: int, reset_epoch: int
+    ) -> None:
+        self.family = family
+        self.limit = limit
+        self.used = used
+        self.reset_epoch = reset_epoch
+        super().__init__(message)
+
+
+class TooManyAttemptsError(RateLimitedError):
+    """Too many failed logins or registrations from one client (HTTP 429)."""
+
+
+class QuotaTableError(SikkerError, RuntimeError):
+    """The shared quota table cannot be opened or has no free slot."""
