@@ -102,6 +102,14 @@ class InvalidAlertError(SikkerError, ValueError):
         super().__init__(f"{field}: {reason}")
 
 
+class AlertLimitError(InvalidAlertError):
+    """The caller's plan allows no more alerts of that kind (HTTP 403)."""
+
+
+class AlertExistsError(InvalidAlertError):
+    """The caller already watches that address, range or name (HTTP 409)."""
+
+
 class AlertStoreError(SikkerError, RuntimeError):
     """The alert store cannot be opened or written."""
 
