@@ -13,11 +13,20 @@ import falcon
 import orjson
 
 from sikker.errors import (
+    AlertExistsError,
+    AlertLimitError,
+    AlertStoreError,
     EventLogError,
     InvalidAddressError,
+    InvalidAlertError,
     InvalidFilterError,
+    InvalidRemovalRequestError,
+    InvalidReportError,
     NoSnapshotError,
+    RateLimitedError,
+    RemovalStoreError,
     SnapshotError,
+    UnknownAlertError,
 )
 
 log = logging.getLogger("sikker.server")
@@ -97,6 +106,54 @@ def _unexpected(
     _respond(resp, 500, "internal_error", "internal server error; see the server log")
 
 
+_FIELD_ERRORS: dict[type, tuple[int, str]] = {
+    InvalidReportError: (400, "invalid_report"),
+    InvalidAlertError: (400, "invalid_alert"),
+    AlertLimitError: (403, "alert_limit_reached"),
+    AlertExistsError: (409, "alert_exists"),
+    InvalidRemovalRequestError: (400, "invalid_removal_request"),
+}
+
+
+def _field_error(
+    req: falcon.Request,
+    resp: falcon.Response,
+    ex: InvalidReportError | InvalidAlertError | InvalidRemovalRequestError,
+    params: dict,
+) -> None:
+    status, code = next(
+        _FIELD_ERRORS[cls] for cls in type(ex).__mro__ if cls in _FIELD_ERRORS
+    )
+    extra: dict[str, Any] = {"field": ex.field}
+    if isinstance(ex, InvalidReportError):
+        extra["success"] = False  # SikkerAPI's report clients read this
+    _respond(resp, status, code, str(ex), **extra)
+
+
+def _unknown_alert(
+    req: falcon.Request, resp: falcon.Response, ex: UnknownAlertError, params: dict
+) -> None:
+    _respond(resp, 404, "not_found", str(ex))
+
+
+def _rate_limited(
+    req: falcon.Request, resp: falcon.Response, ex: RateLimitedError, params: dict
+) -> None:
+    _respond(resp, 429, "rate_limited", str(ex), retryAfter=ex.retry_after)
+    resp.set_header("Retry-After", str(ex.retry_after))
+
+
+def _store_unavailable(
+    req: falcon.Request,
+    resp: falcon.Response,
+    ex: AlertStoreError | RemovalStoreError,
+    params: dict,
+) -> None:
+    log.error("store unavailable: %s", ex)
+    _respond(resp, 503, "store_unavailable", "a data store cannot be written")
+    resp.set_header("Retry-After", "10")
+
+
 def install(app: falcon.App) -> None:
     """Register the handlers; later registrations win for subclasses."""
     app.add_error_handler(Exception, _unexpected)
@@ -105,3 +162,9 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(EventLogError, _event_log)
     app.add_error_handler(InvalidFilterError, _invalid_filter)
     app.add_error_handler(InvalidAddressError, _invalid_address)
+    for field_error in _FIELD_ERRORS:
+        app.add_error_handler(field_error, _field_error)
+    app.add_error_handler(UnknownAlertError, _unknown_alert)
+    app.add_error_handler(RateLimitedError, _rate_limited)
+    app.add_error_handler(AlertStoreError, _store_unavailable)
+    app.add_error_handler(RemovalStoreError, _store_unavailable)
