@@ -184,6 +184,11 @@ class Generation:
         """Return prefix + address + suffix for each row, concatenated."""
         return ipcore.render_ips(self._ips, rows.data, prefix, suffix)
 
+    @property
+    def ips(self) -> "mmap.mmap | bytes":
+        """Return the address column: 16 storage-form bytes a row, read-only."""
+        return self._ips
+
     def ip16(self, row: int) -> bytes:
         """Return the 16-byte address stored at ``row``."""
         return bytes(self._ips[row * 16 : row * 16 + 16])
