@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-SUITES = ("parse", "lookup", "blacklist", "build", "ingest")
+SUITES = ("parse", "lookup", "blacklist", "build", "ingest", "http")
 
 
 def main(argv: list[str] | None = None) -> int:
