@@ -232,10 +232,11 @@ class Feed:
             found[self.static_key] = self.mapper.static_objects
         catalog_ids = [b["id"] for b in self.snapshot.catalog["behaviors"]]
         for object_id in ids - static_ids:
-            if object_id.split("--")[0] not in IP_TYPES:
+            kind = object_id.split("--")[0]
+            if kind not in IP_TYPES:
                 continue
             for gen in self.snapshot.layers:
-                for row in id_index(gen, catalog_ids).rows_of(object_id):
+                for row in id_index(gen, kind, catalog_ids).rows_of(object_id):
                     ip16 = gen.ip16(row)
                     record = self._current(ip16)
                     if record is not None and _selected(selector, record):

@@ -11,6 +11,8 @@ import bisect
 import hashlib
 import threading
 import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from pyroaring import BitMap
@@ -19,8 +21,6 @@ from sikker.core import stix
 from sikker.core.generation import Generation
 from sikker.core.records import Record
 from sikker.core.vocab import CATEGORIES
-
-_LOCK = threading.Lock()
 
 
 class GenerationOrder:
@@ -50,7 +50,7 @@ class GenerationOrder:
         if lo == hi or not ip16:
             return lo
         rows = self.order
-        return bisect.bisect_left(
+        return lo + bisect.bisect_left(
             range(lo, hi), ip16, key=lambda at: self.gen.ip16(int(rows[at]))
         )
 
@@ -58,33 +58,33 @@ class GenerationOrder:
 class IdIndex:
     """Finds the address behind an indicator or relationship id of a generation.
 
-    Ids are hashes, so the index hashes every row's ids once (on first use)
-    and keeps the first 48 bits of each, sorted; callers check candidates by
-    building the IP's objects.
+    Ids are hashes, so the index hashes the ids of one type for every row
+    once and keeps the first 48 bits of each, sorted; callers check each
+    candidate by building that IP's objects.
     """
 
-    def __init__(self, gen: Generation, catalog_ids: list[str]) -> None:
-        self.gen = gen
-        rows = np.arange(gen.rows, dtype=np.uint32)
+    def __init__(self, gen: Generation, kind: str, catalog_ids: list[str]) -> None:
         keys: list[int] = []
-        owners: list[np.ndarray] = [rows]
-        keys.extend(_hashes(gen, rows, "{}"))
-        for behavior in catalog_ids:
-            bm = gen.bitmap(f"behavior:{behavior}")
-            if not bm:
-                continue
-            with_it = np.frombuffer(BitMap(bm).to_array(), np.uint32)
-            owners.append(with_it)
-            name = "{} indicates " + behavior.replace("{", "{{").replace("}", "}}")
-            keys.extend(_hashes(gen, with_it, name))
+        owners: list[np.ndarray] = []
+        if kind == "indicator":
+            owners.append(np.arange(gen.rows, dtype=np.uint32))
+            keys.extend(_hashes(gen, owners[0], ""))
+        else:
+            for behavior in catalog_ids:
+                bm = gen.bitmap(f"behavior:{behavior}")
+                if bm:
+                    rows = np.frombuffer(BitMap(bm).to_array(), np.uint32)
+                    owners.append(rows)
+                    keys.extend(_hashes(gen, rows, f" indicates {behavior}"))
         key_array = np.array(keys, np.uint64)
-        owner_array = np.concatenate(owners) if owners else np.zeros(0, np.uint32)
         order = np.argsort(key_array, kind="stable")
         self.keys = key_array[order]
-        self.rows = owner_array[order]
+        self.rows = (np.concatenate(owners) if owners else np.zeros(0, np.uint32))[
+            order
+        ]
 
     def rows_of(self, object_id: str) -> list[int]:
-        """Return the rows whose indicator or relationships may have this id."""
+        """Return the rows whose objects may have this id."""
         try:
             key = _id_key(object_id)
         except ValueError:
@@ -94,32 +94,80 @@ class IdIndex:
         return [int(r) for r in self.rows[lo:hi]]
 
 
-_ORDERS: "weakref.WeakKeyDictionary[Generation, GenerationOrder]" = (
-    weakref.WeakKeyDictionary()
-)
-_INDEXES: "weakref.WeakKeyDictionary[Generation, IdIndex]" = weakref.WeakKeyDictionary()
+class IndexBuilding(Exception):
+    """An index of a large generation is being built; ask again shortly."""
+
+
+#: Generations with fewer rows build their indexes inside the request.
+SYNC_ROWS = 250_000
+T = TypeVar("T")
+
+
+class _Lazy:
+    """Per-generation values built once: inline when small, else in a thread."""
+
+    def __init__(self) -> None:
+        self._done: weakref.WeakKeyDictionary[Generation, dict[str, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._building: set[tuple[int, str]] = set()
+        self._lock = threading.Lock()
+
+    def get(self, gen: Generation, name: str, build: Callable[[], T]) -> T:
+        """Return the value ``name`` of ``gen``, building it on first use.
+
+        Raises:
+            IndexBuilding: a large generation's value is still being built.
+        """
+        found = self._done.get(gen, {}).get(name)
+        if found is not None:
+            return cast(T, found)
+        if gen.rows < SYNC_ROWS:
+            value = build()
+            with self._lock:
+                return cast(T, self._done.setdefault(gen, {}).setdefault(name, value))
+        with self._lock:
+            found = self._done.get(gen, {}).get(name)
+            if found is not None:
+                return cast(T, found)
+            token = (id(gen), name)
+            if token not in self._building:
+                self._building.add(token)
+                threading.Thread(
+                    target=self._build, args=(gen, name, build, token), daemon=True
+                ).start()
+        raise IndexBuilding(
+            f"the TAXII index of snapshot {gen.sequence} ({gen.rows} rows) is "
+            "being built; retry in a few seconds"
+        )
+
+    def _build(
+        self, gen: Generation, name: str, build: Callable[[], T], token: tuple
+    ) -> None:
+        try:
+            value = build()
+            with self._lock:
+                self._done.setdefault(gen, {})[name] = value
+        finally:
+            with self._lock:
+                self._building.discard(token)
+
+
+_CACHE = _Lazy()
 
 
 def order_of(gen: Generation, fallback: int) -> GenerationOrder:
-    """Return the (cached) TAXII order of a generation."""
-    found = _ORDERS.get(gen)
-    if found is None:
-        with _LOCK:
-            found = _ORDERS.get(gen)
-            if found is None:
-                found = _ORDERS[gen] = GenerationOrder(gen, fallback)
-    return found
+    """Return the TAXII order of a generation (raises IndexBuilding)."""
+    return _CACHE.get(gen, "order", lambda: GenerationOrder(gen, fallback))
 
 
-def id_index(gen: Generation, catalog_ids: list[str]) -> IdIndex:
-    """Return the (cached) id index of a generation."""
-    found = _INDEXES.get(gen)
-    if found is None:
-        with _LOCK:
-            found = _INDEXES.get(gen)
-            if found is None:
-                found = _INDEXES[gen] = IdIndex(gen, catalog_ids)
-    return found
+def id_index(gen: Generation, kind: str, catalog_ids: list[str]) -> IdIndex:
+    """Return the index of ``kind`` (indicator, relationship) ids of a generation.
+
+    Raises:
+        IndexBuilding: see :func:`order_of`.
+    """
+    return _CACHE.get(gen, kind, lambda: IdIndex(gen, kind, catalog_ids))
 
 
 def _ip_column(gen: Generation) -> np.ndarray:
@@ -143,17 +191,14 @@ def _date_added(gen: Generation, fallback: int) -> np.ndarray:
     return added
 
 
-def _hashes(gen: Generation, rows: np.ndarray, template: str) -> list[int]:
-    """Return the 48-bit id keys of ``template.format(ip)`` for each row."""
+def _hashes(gen: Generation, rows: np.ndarray, suffix: str) -> list[int]:
+    """Return the 48-bit id keys of the names ``ip + suffix`` of each row."""
     if not len(rows):
         return []
-    texts = gen.render(rows, b"", b"\n").decode("ascii").split("\n")[:-1]
+    texts = gen.render(rows, b"", suffix.encode() + b"\n").decode().split("\n")[:-1]
     prefix = stix.NAMESPACE.bytes
     sha1 = hashlib.sha1
-    return [
-        int.from_bytes(sha1(prefix + template.format(ip).encode()).digest()[:6])
-        for ip in texts
-    ]
+    return [int.from_bytes(sha1(prefix + name.encode()).digest()[:6]) for name in texts]
 
 
 def _id_key(object_id: str) -> int:

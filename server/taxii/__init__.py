@@ -5,9 +5,12 @@ API root ``/taxii2/api/`` and again under SikkerAPI's shorter paths
 (``/taxii2/collections/...``). See docs/taxii.md.
 """
 
+from typing import Any
+
 import falcon
 
 from sikker.core.config import Config
+from sikker.core.stix_order import IndexBuilding
 from sikker.core.store import SnapshotStore
 from sikker.server.taxii.media import TaxiiMedia
 from sikker.server.taxii.resources import (
@@ -38,6 +41,7 @@ def install(
     anyone and nothing is charged.
     """
     app.add_middleware(TaxiiMedia())
+    app.add_error_handler(IndexBuilding, _index_building)
     app.add_route("/taxii2", DiscoveryResource())
     app.add_route("/taxii2/api", ApiRootResource(config))
     collections = CollectionsResource()
@@ -54,3 +58,15 @@ def install(
         app.add_route(base + "/{collection_id}/objects/{object_id}", one)
         app.add_route(base + "/{collection_id}/objects/{object_id}/versions", versions)
         app.add_route(base + "/{collection_id}/manifest", manifest)
+
+
+#: Seconds a client is asked to wait while a large index is built.
+RETRY_AFTER = 5
+
+
+def _index_building(
+    req: falcon.Request, resp: falcon.Response, ex: IndexBuilding, params: Any
+) -> None:
+    raise falcon.HTTPServiceUnavailable(
+        title="index building", description=str(ex), retry_after=RETRY_AFTER
+    )
