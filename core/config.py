@@ -113,11 +113,6 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest request body any other endpoint accepts (413 beyond).",
     ),
     Setting(
-        "metrics_allow",
-        "127.0.0.0/8,::1/128",
-        "Client networks (comma-separated CIDRs) that may read GET /metrics.",
-    ),
-    Setting(
         "bulk_max_body_bytes",
         16 * 1024 * 1024,
         "Largest body of a bulk check or a bulk report (413 beyond).",

@@ -12,8 +12,6 @@ from sikker.core.config import Config, load_config
 from sikker.core.store import SnapshotStore
 from sikker.server import errors
 from sikker.server.body_limit import BodyLimit
-from sikker.server.keyed import Keyed
-from sikker.server.keyed import install as install_keyed
 from sikker.server.media import json_handlers
 from sikker.server.resources.blacklist import BlacklistResource
 from sikker.server.resources.check import CheckResource
@@ -28,7 +26,6 @@ class SikkerApp(falcon.App):
 
     store: SnapshotStore
     config: Config
-    keyed: Keyed
 
 
 def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
@@ -42,7 +39,6 @@ def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
     # JSON only: any other Content-Type on a JSON endpoint is a 415.
     app.req_options.media_handlers = media.Handlers(json_handlers())
     errors.install(app)
-    app.keyed = install_keyed(app, config)
     app.add_route("/v1/key/check/{ip}", CheckResource(store))
     app.add_route("/v1/key/blacklist", BlacklistResource(store, config))
     app.add_route("/v1/key/username/{username}", IntelResource(store, "username"))

@@ -10,14 +10,13 @@ from typing import Any
 
 from sikker import __version__
 from sikker.core.config import Config
-from sikker.server.openapi import account, common, lookup, ops, sensor
+from sikker.server.openapi import common, lookup, ops, sensor
 
 #: The area modules; each has ``SCHEMAS`` and ``paths(config)``.
-AREAS = (lookup, account, sensor, ops)
+AREAS = (lookup, sensor, ops)
 
 TAGS = [
     {"name": "lookups", "description": "Checks, blacklists and intel (keyed)."},
-    {"name": "accounts", "description": "Register, API keys, quota status."},
     {"name": "sensors", "description": "Honeypot sensors post events."},
     {"name": "operations", "description": "Health, metrics and this document."},
 ]

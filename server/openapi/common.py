@@ -64,26 +64,7 @@ HEADERS: dict[str, Schema] = {
         "description": "The authentication scheme to use (`Bearer`).",
         "schema": {"type": "string"},
     },
-    "X-Report-Limit": {
-        "description": "The daily report quota (alias the SikkerAPI CLI reads).",
-        "schema": {"type": "integer", "minimum": 0},
-    },
-    "X-Report-Remaining": {
-        "description": "Reports left today (alias the SikkerAPI CLI reads).",
-        "schema": {"type": "integer", "minimum": 0},
-    },
-    "X-TAXII-Limit": {
-        "description": "The daily TAXII object quota (alias the SikkerAPI CLI reads).",
-        "schema": {"type": "integer", "minimum": 0},
-    },
-    "X-TAXII-Remaining": {
-        "description": "TAXII objects left today (alias the SikkerAPI CLI reads).",
-        "schema": {"type": "integer", "minimum": 0},
-    },
 }
-
-#: Quota headers of every keyed answer (for the endpoint family it counts).
-RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
 SECURITY_SCHEMES: dict[str, Schema] = {
     "bearerKey": {
@@ -110,8 +91,9 @@ SECURITY_SCHEMES: dict[str, Schema] = {
     },
 }
 
-#: Security requirement of the keyed /v1/key/ paths.
-KEYED: list[dict[str, list[str]]] = [{"bearerKey": []}, {"queryKey": []}]
+#: Security requirement of the keyed /v1/key/ paths (``{}``: the key is
+#: optional until API keys are enforced).
+KEYED: list[dict[str, list[str]]] = [{"bearerKey": []}, {"queryKey": []}, {}]
 
 
 def ref(name: str) -> Schema:
@@ -158,24 +140,6 @@ SNAPSHOT_ERRORS: dict[str, Schema] = {
         "read (`snapshot_unavailable`).",
         ("Retry-After",),
     )
-}
-
-#: Errors any keyed (``/v1/key/``) operation may answer.
-KEY_ERRORS: dict[str, Schema] = {
-    "401": error(
-        "No API key, or an unknown or malformed one (`unauthorized`).",
-        ("WWW-Authenticate",),
-    ),
-    "403": error(
-        "The key was revoked (`key_revoked`) or its account is disabled "
-        "(`account_disabled`)."
-    ),
-    "429": error(
-        "Today's quota of this endpoint family is used up (`quota_exceeded`, "
-        "with `family`, `limit`, `used`, `resetAt`); retry after the next 00:00 "
-        "UTC.",
-        ("Retry-After", *RATE_HEADERS),
-    ),
 }
 
 #: Errors any operation with a request body may answer.

@@ -13,8 +13,6 @@ from sikker.core.vocab import (
     countries,
 )
 from sikker.server.openapi.common import (
-    KEY_ERRORS,
-    RATE_HEADERS,
     SNAPSHOT_ERRORS,
     Schema,
     comma_list,
@@ -297,11 +295,8 @@ def _intel(kind: str, total: str) -> Schema:
             "in all. Case-insensitive.",
             "parameters": [path_param(kind, f"The {kind}.")],
             "responses": {
-                "200": response(
-                    f"The {kind} is known.", ref(f"{kind.title()}Intel"), RATE_HEADERS
-                ),
+                "200": response(f"The {kind} is known.", ref(f"{kind.title()}Intel")),
                 "404": error(f"No sensor has seen this {kind} (`not_found`)."),
-                **KEY_ERRORS,
                 **SNAPSHOT_ERRORS,
             },
         }
@@ -334,13 +329,12 @@ def paths(config: Config) -> dict[str, Any]:
                     "200": response(
                         "The address's reputation.",
                         ref("CheckResult"),
-                        ("X-Snapshot-Sequence", *RATE_HEADERS),
+                        ("X-Snapshot-Sequence",),
                     ),
                     "400": error(
                         "Not a valid IP address (`invalid_address`) or a bad flag "
                         "(`invalid_parameter`)."
                     ),
-                    **KEY_ERRORS,
                     **SNAPSHOT_ERRORS,
                 },
             }
@@ -358,7 +352,6 @@ def paths(config: Config) -> dict[str, Any]:
                             "X-Snapshot-Sequence",
                             "X-Result-Count",
                             "X-Generated-At",
-                            *RATE_HEADERS,
                         ),
                         content={
                             "application/json": {"schema": ref("Blacklist")},
@@ -371,7 +364,6 @@ def paths(config: Config) -> dict[str, Any]:
                         },
                     ),
                     "400": _BAD_PARAMETER,
-                    **KEY_ERRORS,
                     **SNAPSHOT_ERRORS,
                 },
             }

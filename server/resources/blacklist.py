@@ -1,12 +1,6 @@
-"""``GET /v1/key/blacklist``: filtered lists, best first, streamed.
-
-The blacklist quota counts IPs returned: ``limit`` is capped to what is
-left of it today (and to the plan's ``blacklist_limit``); only when nothing
-is left does the request get a 429.
-"""
+"""``GET /v1/key/blacklist``: filtered lists, best first, streamed."""
 
 import time
-from dataclasses import replace
 
 import falcon
 import orjson
@@ -14,7 +8,6 @@ import orjson
 from sikker.core.config import Config
 from sikker.core.filters import PARAMS, BlacklistQuery
 from sikker.core.present import blacklist_payload
-from sikker.core.snapshot import Selection
 from sikker.core.store import SnapshotStore
 from sikker.errors import InvalidFilterError
 from sikker.server.params import flag, single_params
@@ -28,16 +21,6 @@ class BlacklistResource:
     def __init__(self, store: SnapshotStore, config: Config) -> None:
         self.store = store
         self.config = config
-
-    @staticmethod
-    def _within_quota(req: falcon.Request, query: BlacklistQuery) -> BlacklistQuery:
-        """Cap ``limit`` to the plan's cap and to the IPs left in today's quota."""
-        left = req.context.remaining("blacklist")
-        if left == 0:
-            req.context.charge("blacklist")  # raises the 429
-        cap = req.context.principal.plan.caps["blacklist_limit"]
-        limit = min(query.limit, left, cap)
-        return query if limit == query.limit else replace(query, limit=limit)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Answer plaintext (``plaintext=true``) or JSON."""
@@ -55,11 +38,7 @@ class BlacklistResource:
         )
         plaintext = flag(req, "plaintext")
         snapshot = self.store.current()
-        query = self._within_quota(req, query)
         rows = snapshot.blacklist(query)
-        granted = req.context.charge_upto("blacklist", len(rows))
-        if granted < len(rows):  # other requests used the quota meanwhile
-            rows = Selection(rows.layer[:granted], rows.rows[:granted])
         resp.set_header("X-Snapshot-Sequence", str(snapshot.sequence))
         resp.set_header("X-Result-Count", str(len(rows)))
         resp.set_header("X-Generated-At", str(int(time.time() * 1000)))
