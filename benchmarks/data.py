@@ -7,12 +7,14 @@ baseline sees the same records. Caches live in ``benchmarks/.data/``.
 import hashlib
 import shutil
 import sqlite3
+import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.mmdb import BYTES, MAP, UINT32, DataSection, control, write_mmdb
 from sikker.builder import demo
 from sikker.builder.progress import NullProgress
 from sikker.builder.publish import publish
@@ -105,6 +107,95 @@ def sqlite_db(n: int, say: Callable[[str], None]) -> Path:
 
 
 _INSERT = "INSERT INTO ips VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+
+#: The record fields the .mmdb baseline stores (as uint32), as the SQLite one.
+MMDB_FIELDS = (
+    "score", "raw_score", "max_severity", "asn", "first_seen", "last_seen",
+    "sessions", "events", "reports", "reporters", "last_reported",
+)  # fmt: skip
+
+
+def mmdb_db(n: int, say: Callable[[str], None]) -> Path:
+    """Return a MaxMind DB holding the same records as the demo snapshot.
+
+    One host entry per IP; its data is a map of the header fields, the
+    country code and the packed arrays (``detail`` bytes), like a row of the
+    SQLite baseline. Keys and country codes are stored once and pointed at.
+    """
+    path = CACHE / f"demo-{n}-{SEED}-{_data_version()}.mmdb"
+    if path.exists():
+        return path
+    say(f"   writing the maxminddb baseline ({path})")
+    started = time.perf_counter()
+    with Snapshot.open(demo_snapshot(n, say)) as snap:
+        section_path = path.with_suffix(".data.tmp")
+        keys = bytearray()
+        offsets = np.empty(snap.count, np.int64)
+        with section_path.open("wb") as out:
+            section = DataSection(
+                out, [*MMDB_FIELDS, "country", "detail", *snap.countries]
+            )
+            ptr = section.pointers
+            # One map per record: 11 uint32 fields, the country, the detail bytes.
+            head = struct.Struct(">B" + "HBI" * len(MMDB_FIELDS) + "HHH")
+            k = [ptr[f] for f in MMDB_FIELDS]
+            u32 = UINT32 << 5 | 4
+            countries = [ptr[c] for c in snap.countries]
+            country_key, detail_key = ptr["country"], ptr["detail"]
+            pack, size = head.pack, MAP << 5 | len(MMDB_FIELDS) + 2
+            for i, (ip16, r) in enumerate(snap.records()):
+                detail = r.buf[HEADER.size :]
+                offsets[i] = section.add(
+                    pack(size, k[0], u32, r.score, k[1], u32, r.raw_score, k[2], u32,
+                         r.max_severity, k[3], u32, r.asn, k[4], u32, r.first_seen,
+                         k[5], u32, r.last_seen, k[6], u32, r.sessions, k[7], u32,
+                         r.events, k[8], u32, r.reports, k[9], u32, r.reporters, k[10],
+                         u32, r.last_reported, country_key, countries[r.country],
+                         detail_key)
+                    + control(BYTES, len(detail)) + detail
+                )  # fmt: skip
+                keys += ip16
+        tmp = path.with_suffix(".tmp")
+        nodes = write_mmdb(
+            tmp,
+            np.frombuffer(keys, np.uint8).reshape(-1, 16),
+            offsets,
+            section_path,
+            {
+                "database_type": "sikker-benchmark",
+                "description": {"en": "demo records"},
+            },
+        )
+        section_path.unlink()
+    tmp.rename(path)
+    say(
+        f"   maxminddb baseline: {nodes:,} nodes, {path.stat().st_size / 1e6:,.0f} MB, "
+        f"written in {time.perf_counter() - started:.1f} s"
+    )
+    return path
+
+
+def listed_addresses(snapshot: Snapshot, count: int, seed: int) -> list[str]:
+    """Return ``count`` listed addresses drawn uniformly (with repeats)."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, snapshot.count, count).astype(np.uint32)
+    return snapshot.ip_texts(Selection(np.zeros(count, np.uint8), rows))
+
+
+def unlisted_addresses(count: int, seed: int) -> list[str]:
+    """Return ``count`` random public-looking IPv4 addresses (almost never listed)."""
+    rng = np.random.default_rng(seed)
+    octets = rng.integers([1, 0, 0, 1], [224, 256, 256, 255], (count, 4))
+    return [f"{a}.{b}.{c}.{d}" for a, b, c, d in octets.tolist()]
+
+
+def sample_addresses(snapshot: Snapshot, count: int, seed: int) -> list[str]:
+    """Return ``count`` addresses, 90% listed, 10% random, in a seeded order."""
+    listed = int(count * 0.9)
+    out = listed_addresses(snapshot, listed, seed)
+    out += unlisted_addresses(count - listed, seed + 1)
+    np.random.default_rng(seed + 2).shuffle(out)
+    return out
 
 
 def percentile(samples_ns: np.ndarray, q: float) -> float:

@@ -1,25 +1,30 @@
 """Run a benchmark suite and print its figures.
 
-Usage: ``python benchmarks/run.py SUITE [--quick] [--json]``
+Usage: ``python benchmarks/run.py SUITE [--quick] [--json] [--report PATH]``
 
 Each suite lives in ``benchmarks/suites/<name>.py`` and exposes
 ``run(quick: bool, say: Callable[[str], None]) -> dict[str, float]``. Figures
 are printed as they are measured; with ``--json`` the last stdout line is one
 JSON object of every named figure. Ratios are always ``baseline / ours`` on the
 same inputs in the same run, so larger is better and machine noise cancels.
+``all`` runs every suite in one process, goes on past a failing suite, and
+writes ``benchmarks/REPORT.md`` with PNG plots in ``benchmarks/report/``.
 """
 
 import argparse
+import gc
 import importlib
 import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
 
-SUITES = ("parse", "lookup", "blacklist", "build", "ingest", "http")
+SUITES = ("parse", "lookup", "blacklist", "build", "ingest", "http", "memory")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", action="store_true", help="last line: JSON of all figures"
     )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=HERE / "REPORT.md",
+        help="where `all` writes its Markdown report (plots go beside it)",
+    )
+    parser.add_argument(
+        "--no-report", action="store_true", help="`all` without writing a report"
+    )
     args = parser.parse_args(argv)
 
     def say(line: str) -> None:
@@ -42,15 +56,60 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M:%S')}"
     )
     figures: dict[str, float] = {}
-    for name in SUITES if args.suite == "all" else (args.suite,):
-        module = importlib.import_module(f"benchmarks.suites.{name}")
-        say(f"## {name}{' (quick)' if args.quick else ''}")
+    suites: list[tuple[str, float, str]] = []
+    if args.suite != "all":
+        module = importlib.import_module(f"benchmarks.suites.{args.suite}")
+        say(f"## {args.suite}{' (quick)' if args.quick else ''}")
         started = time.perf_counter()
         figures.update(module.run(args.quick, say))
         say(f"   ({time.perf_counter() - started:.1f} s)")
+    else:
+        suites = run_all(args.quick, figures, say)
+        if not args.no_report:
+            _report(args.report, figures, suites, args.quick)
+            say(f"# report: {args.report}")
     if args.json:
         print(json.dumps(figures, sort_keys=True))
-    return 0
+    return 1 if any(status != "ok" for *_, status in suites) else 0
+
+
+def run_all(
+    quick: bool, figures: dict[str, float], say: Callable[[str], None]
+) -> list[tuple[str, float, str]]:
+    """Run every suite; return (name, seconds, "ok" or the error) of each."""
+    suites = []
+    for name in SUITES:
+        say(f"## {name}{' (quick)' if quick else ''}")
+        started = time.perf_counter()
+        try:
+            module = importlib.import_module(f"benchmarks.suites.{name}")
+            figures.update(module.run(quick, say))
+            status = "ok"
+        except Exception as ex:  # report it, run the other suites
+            status = f"failed: {type(ex).__name__}: {ex}"
+            say(f"   {status}")
+        seconds = time.perf_counter() - started
+        say(f"   ({seconds:.1f} s)")
+        suites.append((name, seconds, status))
+        # LMDB environments left in reference cycles must close before the next
+        # suite opens the same snapshot (or a hard link of it) in this process.
+        gc.collect()
+    return suites
+
+
+def _report(
+    path: Path,
+    figures: dict[str, float],
+    suites: list[tuple[str, float, str]],
+    quick: bool,
+) -> None:
+    from benchmarks.machine import describe
+    from benchmarks.plots import draw
+    from benchmarks.report import write_report
+    from benchmarks.samples import kept
+
+    plots = draw(kept(), figures, path.parent / "report")
+    write_report(path, figures, describe(), plots, suites, quick)
 
 
 if __name__ == "__main__":

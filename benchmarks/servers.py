@@ -38,18 +38,40 @@ def serving_dir(snapshot: Path, root: Path) -> Path:
 
 
 @contextmanager
-def running(argv: list[str], log: Path, seconds: float = 60) -> Iterator[str]:
-    """Run ``argv`` (given ``--bind`` by us); yield its base URL once healthy."""
+def running(
+    argv: list[str],
+    log: Path,
+    seconds: float = 60,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Run ``argv`` (given ``--bind`` by us); yield its base URL once healthy.
+
+    ``env`` adds environment variables (``SIKKER_*`` settings) to ours.
+    """
+    with started(argv, log, seconds, env) as (base, _):
+        yield base
+
+
+@contextmanager
+def started(
+    argv: list[str],
+    log: Path,
+    seconds: float = 60,
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, int]]:
+    """Like :func:`running`, yielding the base URL and the server's pid."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, SIKKER_ACCESS_LOG="", SIKKER_LOG_LEVEL="warning")
+    env = dict(
+        os.environ, SIKKER_ACCESS_LOG="", SIKKER_LOG_LEVEL="warning", **(env or {})
+    )
     with log.open("w") as err:
         proc = subprocess.Popen(
             [*argv, "--bind", f"127.0.0.1:{port}"], env=env, stderr=err, cwd=ROOT
         )
         try:
             _wait_healthy(base, proc, log, seconds)
-            yield base
+            yield base, proc.pid
         finally:
             proc.send_signal(signal.SIGTERM)
             try:

@@ -2,7 +2,7 @@
 
 Names are ``<dimension>:<value>``: ``country:CN``, ``asn:4134``,
 ``protocol:ssh``, ``severity:high`` (the record's highest behavior severity),
-``behavior:<id>``, ``category:brute_force``, ``version:4``.
+``behavior:<id>``, ``primitive:<id>``, ``category:brute_force``, ``version:4``.
 """
 
 import array
@@ -61,6 +61,9 @@ def build_bitmaps(
     behaviors = table.catalog["behaviors"]
     for bix, rows in _ragged_grouped(table.behaviors, n):
         yield f"behavior:{behaviors[bix]['id']}", _bitmap(rows)
+    primitives = table.catalog["primitives"]
+    for pix, rows in _ragged_grouped(table.primitives, n):
+        yield f"primitive:{primitives[pix]['id']}", _bitmap(rows)
     for cid, rows in _ragged_grouped(table.categories, n):
         yield f"category:{CATEGORIES[cid - 1]}", _bitmap(rows)
     v4 = is_ipv4(table.ip)

@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +20,11 @@ import numpy as np
 
 from sikker.builder import compaction
 from sikker.builder.aggregate import Aggregator
+from sikker.builder.alert_matcher import AlertMatcher
 from sikker.builder.benign import BenignIndex
 from sikker.builder.catalog import Catalog, load_catalog
 from sikker.builder.conform import conform
+from sikker.builder.delisting import Delisting
 from sikker.builder.engine import Engine
 from sikker.builder.evidence import Evidence
 from sikker.builder.geo import Geo
@@ -62,12 +65,19 @@ class IncrementalBuilder:
     """Turns the event log into published generations."""
 
     def __init__(
-        self, data_dir: Path, config: Config, progress: Progress | None = None
+        self,
+        data_dir: Path,
+        config: Config,
+        progress: Progress | None = None,
+        log: EventLog | None = None,
     ) -> None:
+        """Open the builder's state; ``log`` is an event log already open in
+        this process (LMDB refuses a second handle), else one is opened."""
         self.data_dir = Path(data_dir)
         self.config = config
         self.progress = progress or NullProgress()
-        self.log = EventLog(self.data_dir / EVENTS_DIR)
+        self._own_log = log is None
+        self.log = log or EventLog(self.data_dir / EVENTS_DIR)
         self.state = State(self.data_dir / STATE_DIR)
         self.catalog: Catalog = load_catalog(config.catalog_path or None)
         self.scorer = Scorer(
@@ -88,10 +98,17 @@ class IncrementalBuilder:
             seed=self._seed,
             session_timeout=config.session_timeout,
         )
+        #: Addresses approved removal requests keep out of generations.
+        self.delisting = Delisting(self.data_dir, self.state)
+        #: Called with each step's changes once they are published.
+        self.after_publish: list[Callable[[Changes], object]] = [
+            AlertMatcher(self.data_dir, self._current, config.alert_repeat_seconds)
+        ]
 
     def close(self) -> None:
         """Release the event log and the state."""
-        self.log.close()
+        if self._own_log:
+            self.log.close()
         self.state.close()
 
     # -- steps -------------------------------------------------------------------
@@ -99,12 +116,19 @@ class IncrementalBuilder:
     def step(self, publisher: Publisher, max_events: int | None = None) -> StepResult:
         """Apply pending events (up to ``max_events``) and publish the result."""
         limit = max_events or self.config.build_batch_events
+        delisted = self.delisting.sync(self._seed)
         entries = list(self.log.read(after=self.state.cursor(), limit=limit))
-        if not entries:
+        if not entries and not delisted:
             return StepResult(0, None)
-        changes = self.aggregator.apply(entries)
-        self.commit(changes)
-        return StepResult(len(entries), self.publish(publisher, list(changes.evidence)))
+        changes = Changes(cursor=self.state.cursor())
+        if entries:
+            changes = self.aggregator.apply(entries)
+            self.commit(changes)
+        changed = list(dict.fromkeys([*changes.evidence, *delisted]))
+        manifest = self.publish(publisher, changed)
+        for hook in self.after_publish:
+            hook(changes)
+        return StepResult(len(entries), manifest)
 
     def commit(self, changes: Changes) -> None:
         """Commit a batch's changes to the state (and remember the evidence)."""
@@ -134,6 +158,7 @@ class IncrementalBuilder:
         self, publisher: Publisher, changed: list[bytes], full: bool = False
     ) -> Manifest:
         """Publish the state: an overlay, or a full base when due."""
+        self.delisting.sync(self._seed)
         current = self._current()
         base_info = self.state.meta("base") or {}
         base = None if current is None else (current.base or current.top)
@@ -150,7 +175,7 @@ class IncrementalBuilder:
         table = self._scored(dirty)
         manifest = publisher.publish(
             table,
-            overlay=Overlay(base),
+            overlay=Overlay(base, removed=self.delisting.hidden()),
             delta=Delta(current.sequence, _ips(changed)),
             intel=self._intel(since),
         )
@@ -196,7 +221,7 @@ class IncrementalBuilder:
         dirty = self.state.changed_since(job.cursor, IP_KIND)
         manifest = publisher.publish(
             self._scored(dirty),
-            overlay=Overlay(base),
+            overlay=Overlay(base, removed=self.delisting.hidden()),
             delta=Delta(current.sequence, _ips([])),  # what readers see is unchanged
             intel=self._intel(job.cursor),
         )
@@ -229,6 +254,7 @@ class IncrementalBuilder:
             table = self.scorer.table(everything)
         else:
             table = self._merged(current, dirty)
+        table = self.delisting.drop(table)
         manifest = publisher.publish(table, self.progress, intel=self._intel(None))
         self.state.set_meta("base", {"sequence": manifest.sequence, "cursor": cursor})
         self.state.set_meta("published", {"sequence": manifest.sequence})
@@ -285,7 +311,7 @@ class IncrementalBuilder:
     def _scored(self, ips: list[bytes]) -> RecordTable:
         recent, stored = self._recent, self.state.evidence
         items = [(ip16, recent.get(ip16) or stored(ip16) or Evidence()) for ip16 in ips]
-        return self.scorer.table(items)
+        return self.delisting.drop(self.scorer.table(items))
 
     def _all_evidence(self) -> list[tuple[bytes, Evidence]]:
         return list(self.state.all_evidence())

@@ -130,10 +130,11 @@ def publish(
     data_dir: Path,
     progress: Progress | None = None,
     keep: int = KEEP,
+    intel: Intel | None = None,
 ) -> Manifest:
     """Build ``table`` into a new full snapshot and make it the current one."""
     with Publisher(data_dir, keep) as publisher:
-        return publisher.publish(table, progress)
+        return publisher.publish(table, progress, intel=intel)
 
 
 def next_sequence(data_dir: Path) -> int:

@@ -161,6 +161,17 @@ class State:
                     txn.put(kind + name.encode(), mark, db=dbs[DIRTY])
             txn.put(b"cursor", mark, db=dbs[META])
 
+    def mark_changed(self, addresses: list[bytes], after: int) -> None:
+        """Mark addresses as changed after event ``after`` (no new evidence).
+
+        The next generation holds them again, freshly scored (a delisting
+        that ended, for example).
+        """
+        mark = _SEQ.pack(after + 1)
+        with self._env.begin(write=True, db=self._dbs[DIRTY]) as txn:
+            for ip16 in addresses:
+                txn.put(IP_KIND + ip16, mark)
+
     def forget_changes(self, upto: int) -> None:
         """Drop dirty marks of changes at or before event ``upto`` (compacted)."""
         with self._env.begin(write=True, db=self._dbs[DIRTY]) as txn:

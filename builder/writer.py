@@ -63,10 +63,15 @@ class Overlay:
 
 @dataclass
 class Intel:
-    """Username and email intel to store: lower-cased key -> JSON dict."""
+    """Username and email intel to store: lower-cased key -> JSON dict.
+
+    ``stats`` is the activity statistics document (builder/stats.py), stored
+    whole in the generation's ``meta`` table when given.
+    """
 
     usernames: dict[str, dict[str, Any]] = field(default_factory=dict)
     emails: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stats: dict[str, Any] | None = None
 
 
 @dataclass
@@ -136,6 +141,8 @@ def write_snapshot(
                 "benign_sources": table.benign_sources,
                 "bitmaps": bitmap_index,
             }
+            if intel is not None and intel.stats is not None:
+                meta["stats"] = intel.stats
             for key, value in meta.items():
                 txn.put(key.encode(), orjson.dumps(value))
         env.sync(True)

@@ -108,6 +108,12 @@ class Generation:
         with self._env.begin(db=self._ip_db) as txn:
             return txn.get(ip16)
 
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        """Return the stored record of each address, in one read transaction."""
+        with self._env.begin(db=self._ip_db) as txn:
+            get = txn.get
+            return [get(key) for key in keys]
+
     def intel(self, table: bytes, key: str) -> dict[str, Any] | None:
         """Return the username or email intel stored under ``key``."""
         with self._env.begin(db=self._dbs[table]) as txn:

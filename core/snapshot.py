@@ -126,6 +126,27 @@ class Snapshot:
                 return Record.decode(buf) if buf else None  # b"" = removed
         return None
 
+    def lookup_many(self, keys: list[bytes]) -> list[bytes | None]:
+        """Return the stored record of each 16-byte address (None: not listed).
+
+        One read transaction per layer; the overlay answers first. Decode a
+        value with :meth:`Record.decode` (or read its fixed header directly).
+        """
+        found: list[bytes | None] = [None] * len(keys)
+        pending = list(range(len(keys)))
+        for layer in reversed(self.layers):
+            values = layer.get_many([keys[i] for i in pending])
+            missing = []
+            for i, value in zip(pending, values, strict=True):
+                if value is None:
+                    missing.append(i)
+                elif value:  # b"" = removed by the overlay
+                    found[i] = value
+            pending = missing
+            if not pending:
+                break
+        return found
+
     def username(self, name: str) -> dict[str, Any] | None:
         """Return login-attempt intel for a username (case-insensitive)."""
         return self._intel(USERNAMES, name.lower())

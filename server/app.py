@@ -10,15 +10,21 @@ from falcon import media
 
 from sikker.core.config import Config, load_config
 from sikker.core.store import SnapshotStore
-from sikker.server import errors
+from sikker.server import errors, taxii
 from sikker.server.body_limit import BodyLimit
+from sikker.server.community import install as install_community
+from sikker.server.keyed import Keyed
+from sikker.server.keyed import install as install_keyed
 from sikker.server.media import json_handlers
+from sikker.server.metrics import install as install_metrics
 from sikker.server.resources.blacklist import BlacklistResource
 from sikker.server.resources.check import CheckResource
 from sikker.server.resources.health import HealthResource
+from sikker.server.resources.integrations import IntegrationFilesResource
 from sikker.server.resources.intel import IntelResource
 from sikker.server.resources.openapi import OpenApiResource
 from sikker.server.resources.sensor import SensorEventsResource
+from sikker.server.sync_routes import install as install_sync
 
 
 class SikkerApp(falcon.App):
@@ -26,6 +32,7 @@ class SikkerApp(falcon.App):
 
     store: SnapshotStore
     config: Config
+    keyed: Keyed
 
 
 def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
@@ -39,6 +46,8 @@ def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
     # JSON only: any other Content-Type on a JSON endpoint is a 415.
     app.req_options.media_handlers = media.Handlers(json_handlers())
     errors.install(app)
+    install_metrics(app, config, store)  # first: it times and counts the rest
+    app.keyed = install_keyed(app, config)
     app.add_route("/v1/key/check/{ip}", CheckResource(store))
     app.add_route("/v1/key/blacklist", BlacklistResource(store, config))
     app.add_route("/v1/key/username/{username}", IntelResource(store, "username"))
@@ -46,6 +55,12 @@ def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
     app.add_route("/v1/sensor/events", SensorEventsResource(config))
     app.add_route("/healthz", HealthResource(store))
     app.add_route("/openapi.json", OpenApiResource(config))
+    files = IntegrationFilesResource()
+    app.add_route("/integrations", files)
+    app.add_route("/integrations/{tool}/{name}", files, suffix="file")
+    install_community(app, config, store)
+    install_sync(app, config, store)
+    taxii.install(app, store, config, app.keyed.auth.authenticate)
     return app
 
 

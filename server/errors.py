@@ -37,9 +37,10 @@ def error_body(status: int, code: str, message: str, **extra: Any) -> bytes:
     return orjson.dumps({"error": message, "code": code, "status": status, **extra})
 
 
-def _respond(
+def respond(
     resp: falcon.Response, status: int, code: str, message: str, **extra: Any
 ) -> None:
+    """Answer ``status`` with the JSON error document."""
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
     resp.data = error_body(status, code, message, **extra)
@@ -48,13 +49,13 @@ def _respond(
 def _invalid_address(
     req: falcon.Request, resp: falcon.Response, ex: InvalidAddressError, params: dict
 ) -> None:
-    _respond(resp, 400, "invalid_address", str(ex))
+    respond(resp, 400, "invalid_address", str(ex))
 
 
 def _invalid_filter(
     req: falcon.Request, resp: falcon.Response, ex: InvalidFilterError, params: dict
 ) -> None:
-    _respond(resp, 400, "invalid_parameter", str(ex), parameter=ex.name)
+    respond(resp, 400, "invalid_parameter", str(ex), parameter=ex.name)
 
 
 def _no_snapshot(
@@ -62,7 +63,7 @@ def _no_snapshot(
 ) -> None:
     log.error("snapshot unavailable: %s", ex)
     code = "no_snapshot" if isinstance(ex, NoSnapshotError) else "snapshot_unavailable"
-    _respond(resp, 503, code, str(ex))
+    respond(resp, 503, code, str(ex))
     resp.set_header("Retry-After", "10")
 
 
@@ -70,11 +71,12 @@ def _event_log(
     req: falcon.Request, resp: falcon.Response, ex: EventLogError, params: dict
 ) -> None:
     log.error("event log unavailable: %s", ex)
-    _respond(resp, 503, "event_log_unavailable", "the event log cannot be written")
+    respond(resp, 503, "event_log_unavailable", "the event log cannot be written")
     resp.set_header("Retry-After", "10")
 
 
 _STATUS_PREFIX = re.compile(r"^\d{3}\s+")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def _http_message(req: falcon.Request, ex: falcon.HTTPError) -> str:
@@ -93,8 +95,9 @@ def _http_error(
     req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params: dict
 ) -> None:
     title = _STATUS_PREFIX.sub("", ex.title or "error")
-    code = title.strip().lower().replace(" ", "_") or "error"
-    _respond(resp, ex.status_code, code, _http_message(req, ex))
+    # A slug, whatever the title holds ("malformed multipart/form-data ...").
+    code = _NOT_SLUG.sub("_", title.lower()).strip("_") or "error"
+    respond(resp, ex.status_code, code, _http_message(req, ex))
     if ex.headers:
         resp.set_headers(ex.headers)
 
@@ -103,7 +106,7 @@ def _unexpected(
     req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict
 ) -> None:
     log.exception("unhandled error on %s %s", req.method, req.path)
-    _respond(resp, 500, "internal_error", "internal server error; see the server log")
+    respond(resp, 500, "internal_error", "internal server error; see the server log")
 
 
 _FIELD_ERRORS: dict[type, tuple[int, str]] = {
@@ -127,19 +130,19 @@ def _field_error(
     extra: dict[str, Any] = {"field": ex.field}
     if isinstance(ex, InvalidReportError):
         extra["success"] = False  # SikkerAPI's report clients read this
-    _respond(resp, status, code, str(ex), **extra)
+    respond(resp, status, code, str(ex), **extra)
 
 
 def _unknown_alert(
     req: falcon.Request, resp: falcon.Response, ex: UnknownAlertError, params: dict
 ) -> None:
-    _respond(resp, 404, "not_found", str(ex))
+    respond(resp, 404, "not_found", str(ex))
 
 
 def _rate_limited(
     req: falcon.Request, resp: falcon.Response, ex: RateLimitedError, params: dict
 ) -> None:
-    _respond(resp, 429, "rate_limited", str(ex), retryAfter=ex.retry_after)
+    respond(resp, 429, "rate_limited", str(ex), retryAfter=ex.retry_after)
     resp.set_header("Retry-After", str(ex.retry_after))
 
 
@@ -150,7 +153,7 @@ def _store_unavailable(
     params: dict,
 ) -> None:
     log.error("store unavailable: %s", ex)
-    _respond(resp, 503, "store_unavailable", "a data store cannot be written")
+    respond(resp, 503, "store_unavailable", "a data store cannot be written")
     resp.set_header("Retry-After", "10")
 
 

@@ -5,6 +5,7 @@ snapshot, after fork.
 """
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sikker.core.config import Config
@@ -26,7 +27,30 @@ def options(config: Config) -> dict[str, Any]:
         "control_socket_disable": True,
         "proc_name": "sikker",
         "post_worker_init": post_worker_init,
+        "on_starting": first_start(config),
     }
+
+
+def first_start(config: Config) -> Callable[[Any], None]:
+    """Return the hook that creates the server secret and the operator's
+    credentials on the first start (:func:`sikker.core.admin.ensure_admin`).
+
+    It runs in the master before any worker is forked; the account store it
+    opens is closed again, so no LMDB environment crosses the fork.
+    """
+
+    def on_starting(server: Any) -> None:
+        from sikker.server.accounts import bootstrap
+
+        try:
+            path, created = bootstrap(config)
+        except Exception as ex:  # the workers report it again, per request
+            server.log.error("cannot prepare the accounts: %s", ex)
+            return
+        if created:  # where they are, never what they are
+            server.log.info("wrote the operator's credentials to %s (mode 0600)", path)
+
+    return on_starting
 
 
 def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]

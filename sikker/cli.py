@@ -12,9 +12,16 @@ from typing import Any
 import orjson
 
 from sikker import __version__
+from sikker.cli_admin import add_commands as add_admin_commands
+from sikker.cli_admin import operator_key
+from sikker.cli_alerts import add_commands as add_alert_commands
+from sikker.cli_alerts import start_delivery_thread
 from sikker.cli_catalog import add_commands as add_catalog_commands
+from sikker.cli_client import add_commands as add_client_commands
 from sikker.cli_events import add_commands as add_event_commands
+from sikker.cli_sync import add_commands as add_sync_commands
 from sikker.core.config import Config, load_config
+from sikker.core.format_names import FORMAT_NAMES
 from sikker.errors import SikkerError
 
 EXIT_ERROR = 2
@@ -135,6 +142,7 @@ def _follow(config: Config, args: argparse.Namespace) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    start_delivery_thread(config, stop)  # alert webhooks, beside the builder
     builder = IncrementalBuilder(config.data_path, config, _progress(args))
     try:
         with Publisher(config.data_path, config.keep_snapshots) as publisher:
@@ -189,12 +197,16 @@ def _print_try(config: Config) -> None:
     best = snapshot.ip_texts(snapshot.blacklist(top))
     sample = best[0] if best else "203.0.113.7"
     base = f"http://{config.bind}"
+    key, where = operator_key(config)
+    auth = '-H "Authorization: Bearer $SIKKER_KEY"'
     print(
         f"""
-serving on {base}  (Ctrl-C to stop). Try:
-  curl -s {base}/v1/key/check/{sample}
-  curl -s '{base}/v1/key/blacklist?scoreMinimum=90&onlyCountries=CN,RU&limit=5'
-  curl -s '{base}/v1/key/blacklist?plaintext=true&scoreMinimum=75&limit=20'
+serving on {base}  (Ctrl-C to stop). Your API key (kept in {where}):
+  export SIKKER_KEY={key}
+Try:
+  curl -s {auth} {base}/v1/key/check/{sample}
+  curl -s {auth} '{base}/v1/key/blacklist?scoreMinimum=90&onlyCountries=CN,RU&limit=5'
+  curl -s {auth} '{base}/v1/key/blacklist?plaintext=true&scoreMinimum=75&limit=20'
   sikker check {sample}
 """,
         flush=True,
@@ -276,11 +288,20 @@ def _print_check(p: dict[str, Any]) -> None:
         )
 
 
-def cmd_blacklist(config: Config, args: argparse.Namespace) -> int:
-    """Print a filtered blacklist."""
-    from sikker.core.filters import BlacklistQuery
-    from sikker.core.present import blacklist_payload
+def blacklist_params(args: argparse.Namespace) -> tuple[dict[str, str], bool]:
+    """Return the API filters of ``sikker blacklist``'s options, and if brief.
 
+    Brief (no --limit, --plaintext, --format or --json): the first 10 rows.
+    """
+    params = filter_params(args)
+    brief = not (args.limit or args.plaintext or args.format or args.json)
+    if brief:
+        params["limit"] = "10"
+    return params, brief
+
+
+def filter_params(args: argparse.Namespace) -> dict[str, str]:
+    """Return the API filters given by :func:`add_filter_options`' options."""
     params = {
         "scoreMinimum": args.score_min,
         "onlyCountries": args.only_countries,
@@ -292,25 +313,11 @@ def cmd_blacklist(config: Config, args: argparse.Namespace) -> int:
         "minSeverity": args.min_severity,
         "limit": args.limit,
     }
-    brief = not (args.limit or args.plaintext or args.json)
-    if brief:
-        params["limit"] = "10"
-    elif params["limit"] is None:
-        params["limit"] = str(config.blacklist_default_limit)
-    query = BlacklistQuery.from_params(
-        {k: str(v) for k, v in params.items() if v is not None},
-        max_limit=config.blacklist_max_limit,
-    )
-    snapshot = _store(config).current()
-    rows = snapshot.blacklist(query)
-    if args.plaintext:
-        for chunk in snapshot.render_plaintext(rows):
-            sys.stdout.buffer.write(chunk)
-        return 0
-    payload = blacklist_payload(snapshot, query, rows)
-    if args.json:
-        _print_json(payload)
-        return 0
+    return {k: str(v) for k, v in params.items() if v is not None}
+
+
+def print_blacklist(payload: dict[str, Any], brief: bool) -> None:
+    """Print a blacklist JSON document as a table."""
     for item in payload["data"]:
         print(
             f"{item['ip']:<40} {item['confidenceLevel']:>3}  "
@@ -319,6 +326,33 @@ def cmd_blacklist(config: Config, args: argparse.Namespace) -> int:
         )
     if brief:
         print("(first 10 shown; use --limit N, --plaintext or --json for more)")
+
+
+def cmd_blacklist(config: Config, args: argparse.Namespace) -> int:
+    """Print a filtered blacklist."""
+    from sikker.core.filters import BlacklistQuery
+    from sikker.core.format_base import Export, FormatOptions
+    from sikker.core.formats import format_named
+    from sikker.core.present import blacklist_payload
+
+    params, brief = blacklist_params(args)
+    params.setdefault("limit", str(config.blacklist_default_limit))
+    query = BlacklistQuery.from_params(params, max_limit=config.blacklist_max_limit)
+    fmt = format_named(args.format, args.plaintext)
+    options = FormatOptions.from_params(
+        {"setName": args.set_name or "", "tableName": args.table_name or ""}
+    )
+    snapshot = _store(config).current()
+    rows = snapshot.blacklist(query)
+    if fmt.render is not None:
+        for chunk in fmt.render(Export(snapshot, rows, query, options)):
+            sys.stdout.buffer.write(chunk)
+        return 0
+    payload = blacklist_payload(snapshot, query, rows)
+    if args.json or fmt.name == args.format == "json":
+        _print_json(payload)
+        return 0
+    print_blacklist(payload, brief)
     return 0
 
 
@@ -377,6 +411,29 @@ def _add_build_source(p: argparse.ArgumentParser, records: bool) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+def add_filter_options(p: argparse.ArgumentParser) -> None:
+    """Add the blacklist filters (``--score-min``, ``--limit``, ...) to ``p``."""
+    p.add_argument("--score-min", type=int, help="minimum confidence (default 50)")
+    p.add_argument("--limit", type=int, help="maximum entries")
+    p.add_argument(
+        "--only-countries", metavar="CC,CC", help="ISO country codes to keep"
+    )
+    p.add_argument(
+        "--except-countries", metavar="CC,CC", help="ISO country codes to drop"
+    )
+    p.add_argument("--only-asn", metavar="AS,AS", help="AS numbers to keep")
+    p.add_argument("--except-asn", metavar="AS,AS", help="AS numbers to drop")
+    p.add_argument("--ip-version", choices=("4", "6", "mixed"), help="address family")
+    p.add_argument(
+        "--protocols", metavar="P,P", help="only IPs active on these protocols"
+    )
+    p.add_argument(
+        "--min-severity",
+        choices=("low", "medium", "high", "critical", "very_high"),
+        help="only IPs with a behavior this severe",
+    )
+
+
 def _add_serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bind", help="host:port to listen on (setting bind)")
     p.add_argument("--workers", type=int, help="gunicorn workers (setting workers)")
@@ -432,31 +489,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = command("blacklist", cmd_blacklist, "print a filtered blacklist, best first")
-    p.add_argument("--score-min", type=int, help="minimum confidence (default 50)")
-    p.add_argument("--limit", type=int, help="maximum entries")
-    p.add_argument(
-        "--only-countries", metavar="CC,CC", help="ISO country codes to keep"
-    )
-    p.add_argument(
-        "--except-countries", metavar="CC,CC", help="ISO country codes to drop"
-    )
-    p.add_argument("--only-asn", metavar="AS,AS", help="AS numbers to keep")
-    p.add_argument("--except-asn", metavar="AS,AS", help="AS numbers to drop")
-    p.add_argument("--ip-version", choices=("4", "6", "mixed"), help="address family")
-    p.add_argument(
-        "--protocols", metavar="P,P", help="only IPs active on these protocols"
-    )
-    p.add_argument(
-        "--min-severity",
-        choices=("low", "medium", "high", "critical", "very_high"),
-        help="only IPs with a behavior this severe",
-    )
+    add_filter_options(p)
     p.add_argument("--plaintext", action="store_true", help="one address per line")
+    p.add_argument(
+        "--format",
+        choices=FORMAT_NAMES,
+        help="output format (docs/integrations.md); json is the same as --json",
+    )
+    p.add_argument(
+        "--set-name", metavar="NAME", help="ipset/nftables sets NAME4, NAME6 (sikker)"
+    )
+    p.add_argument(
+        "--table-name", metavar="NAME", help="nftables table, family inet (sikker)"
+    )
 
     p = command("info", cmd_info, "describe the current snapshot")
     p.add_argument("--verify", action="store_true", help="check every file's SHA-256")
     add_event_commands(command)
     add_catalog_commands(command)
+    add_alert_commands(command)
+    add_admin_commands(command)
+    add_sync_commands(command)
+    add_client_commands(command, sub.choices)  # last: extends check, blacklist
     return parser
 
 
@@ -474,7 +528,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(config, args))
     except SikkerError as ex:
         print(f"sikker {args.command}: error: {ex}", file=sys.stderr)
-        return EXIT_ERROR
+        return int(getattr(ex, "exit_status", EXIT_ERROR))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

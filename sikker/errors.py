@@ -164,7 +164,9 @@ class AuthError(SikkerError, PermissionError):
 
     status = 401
     code = "unauthorized"
-    challenge = 'Bearer realm="sikker"'
+    #: Bearer for API clients; Basic (the key as the password) for TAXII
+    #: clients that only send credentials when challenged.
+    challenge = 'Bearer realm="sikker", Basic realm="sikker", charset="UTF-8"'
 
 
 class LoginError(AuthError):
@@ -174,9 +176,8 @@ class LoginError(AuthError):
 
 
 class KeyRevokedError(AuthError):
-    """The API key was revoked (HTTP 403)."""
+    """The API key was revoked (HTTP 401: the credentials are no longer valid)."""
 
-    status = 403
     code = "key_revoked"
 
 
@@ -206,3 +207,91 @@ class TooManyAttemptsError(RateLimitedError):
 
 class QuotaTableError(SikkerError, RuntimeError):
     """The shared quota table cannot be opened or has no free slot."""
+
+
+class ClientError(SikkerError, RuntimeError):
+    """A client command did not get its answer from a sikker server.
+
+    ``exit_status`` is the ``sikker`` command's exit status (docs/cli.md).
+    """
+
+    exit_status = 6
+
+
+class ServerUnreachableError(ClientError, ConnectionError):
+    """The server cannot be reached: refused, unknown host, TLS, timeout."""
+
+    exit_status = 3
+
+
+class ServerRefusedError(ClientError):
+    """The server answered an HTTP error; the message is the server's own."""
+
+    def __init__(self, http_status: int, message: str, code: str | None = None) -> None:
+        self.http_status = http_status
+        self.code = code
+        super().__init__(message)
+
+    @property
+    def exit_status(self) -> int:  # type: ignore[override]
+        """Return 4 for a refused key, 5 for a quota, 6 for a server fault, else 2."""
+        if self.http_status in (401, 403):
+            return 4
+        if self.http_status == 429:
+            return 5
+        return 6 if self.http_status >= 500 else 2
+
+
+class BadAnswerError(ClientError):
+    """The server's answer is not what the API promises (not JSON, ...)."""
+
+
+class InputFileError(SikkerError, OSError):
+    """A file (or stdin) a command reads cannot be read."""
+
+
+class SyncError(SikkerError, RuntimeError):
+    """The sync agent could not bring its target up to date."""
+
+
+class SyncProtocolError(SyncError, ValueError):
+    """A sync answer is not in the documented form (a bad line, cut short)."""
+
+
+class SyncDigestError(SyncError):
+    """A set's SHA-256 differs from the one the server announced."""
+
+
+class SyncStateError(SyncError, OSError):
+    """The agent's state directory cannot be used (locked, unwritable)."""
+
+
+class SyncApplyError(SyncError):
+    """The target (ipset, nft, nginx, a file) refused the new set."""
+
+
+class InvalidFormError(SikkerError, ValueError):
+    """A web form is malformed or a field of it is missing or bad (HTTP 400)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+class CsrfError(SikkerError, PermissionError):
+    """A web form did not carry this browser's CSRF token (HTTP 403)."""
+
+
+class SignInRequiredError(AuthError):
+    """A web page is for signed-in users and the browser is not (HTTP 401)."""
+
+    code = "sign_in_required"
+    challenge = 'Cookie realm="sikker", cookie-name="sikker_session"'
+
+
+class AdminOnlyError(AuthError):
+    """A web page is for the server's administrators (HTTP 403)."""
+
+    status = 403
+    code = "admin_only"

@@ -2,6 +2,7 @@
 
 import importlib
 import os
+from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
@@ -38,3 +39,13 @@ def twin(name: str, which: str) -> ModuleType:
 def ipcore(request: pytest.FixtureRequest) -> ModuleType:
     """Each twin of the IP core in turn."""
     return twin("ipcore", request.param)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_client_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep a developer's SIKKER_URL, SIKKER_KEY and client.toml out of tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("SIKKER_URL", "SIKKER_KEY", "SIKKER_CLIENT_CONFIG"):
+            patch.delenv(name, raising=False)
+        patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg")))
+        yield

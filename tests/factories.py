@@ -1,5 +1,6 @@
 """Small, readable snapshots for tests, built through the real builder."""
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +9,9 @@ import pytest
 from sikker.builder.importer import table_from_records
 from sikker.builder.publish import publish
 from sikker.cli import main
+from sikker.core.accounts import AccountStore
 from sikker.core.manifest import Manifest
+from sikker.core.passwords import ScryptParams
 from sikker.core.records import RecordTable
 
 CATALOG: dict[str, list[dict[str, Any]]] = {
@@ -157,3 +160,44 @@ def table(records: list[dict[str, Any]] | None = None) -> RecordTable:
 def build(data_dir: Path, records: list[dict[str, Any]] | None = None) -> Manifest:
     """Publish ``records`` (default: RECORDS) as the next snapshot of data_dir."""
     return publish(table(records), data_dir)
+
+
+#: A cheap scrypt cost for accounts made by tests (never use it in production).
+FAST_KDF = ScryptParams(log_n=4, r=8, p=1)
+PASSWORD = "correct horse battery staple"
+
+
+def api_key(
+    data_dir: Path,
+    email: str = "tester@example.com",
+    plan: str = "business",
+    store: AccountStore | None = None,
+) -> str:
+    """Create ``email``'s account (if new) and an API key in data_dir; return the key.
+
+    Opens (and closes) its own account store unless ``store`` is given: pass
+    the app's one (``app.keyed.service.store()``) once the app has opened it,
+    as LMDB must not be opened twice in one process.
+    """
+    own = store is None
+    accounts = store or AccountStore(data_dir, kdf=FAST_KDF)
+    try:
+        try:
+            account = accounts.user(email)
+        except LookupError:
+            account = accounts.add_user(email, PASSWORD, plan)
+        return accounts.create_key(account.id)[1]
+    finally:
+        if own:
+            accounts.close()
+
+
+def bearer(key: str) -> dict[str, str]:
+    """Return the header that authenticates with ``key``."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+def basic(email: str, password: str) -> dict[str, str]:
+    """Return the HTTP Basic header of an account login."""
+    token = base64.b64encode(f"{email}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}

@@ -21,7 +21,7 @@ from sikker.core.config import load_config
 from sikker.core.sensors import SensorRegistry
 from sikker.server.app import SikkerApp, create_app
 from tests.contract import Contract
-from tests.factories import build
+from tests.factories import PASSWORD, api_key, basic, bearer, build
 
 pytestmark = pytest.mark.filterwarnings("ignore::wsgiref.validate.WSGIWarning")
 
@@ -99,8 +99,9 @@ class Walk:
             "max_body_bytes": CAP,
             "sensor_max_body_bytes": CAP,
         }
+        key = api_key(data)
         self.app: SikkerApp = create_app(load_config(overrides=overrides, environ={}))
-        self.client = falcon.testing.TestClient(self.app)
+        self.client = falcon.testing.TestClient(self.app, headers=bearer(key))
         self.contract = Contract(self.app)
         _, self.sensor_token = SensorRegistry(data).add("hostile")
         self.failures: list[str] = []
@@ -109,7 +110,9 @@ class Walk:
         """Return valid credentials for a route, so the input is what is wrong."""
         if template.startswith("/v1/sensor/"):
             return {"Authorization": f"Bearer {self.sensor_token}"}
-        return {}
+        if template.startswith("/v1/account"):
+            return basic("tester@example.com", PASSWORD)
+        return {}  # the client sends an API key
 
     def cap(self, path: str) -> int:
         """Return the body cap of the resource serving ``path``."""
@@ -240,13 +243,19 @@ def test_hostile_bodies_are_4xx_in_the_error_shape(
     walk.request(
         method, path, {413}, headers=headers, body=b" " * (cap + 1), extras=chunked
     )
-    bad = {400} if "json" in media else {400, 415, 422}
+    # An operation the document marks x-refused (TAXII's read-only
+    # collections) answers that refusal to any body it would accept.
+    refused = walk.contract.operation(method, template).get("x-refused")
+    refusal = {int(refused)} if refused else set()
+    bad = ({400} if "json" in media else {400, 415, 422}) | refusal
     walk.request(method, path, bad, headers=headers, body=DEEP[: min(cap, 10_000)])
     walk.request(method, path, bad, headers=headers, body=BAD_UTF8)
     walk.request(method, path, bad, headers=headers, body=b'{"a": tru')
-    walk.request(method, path, {400, 422}, headers=headers, body=b"")
+    walk.request(method, path, {400, 422} | refusal, headers=headers, body=b"")
     for junk in JUNK_JSON:
-        walk.request(method, path, {200, 400, 422}, headers=headers, body=junk)
+        walk.request(
+            method, path, {200, 201, 400, 422} | refusal, headers=headers, body=junk
+        )
     accepted = set(
         walk.contract.operation(method, template)
         .get("requestBody", {})

@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.factories import RECORDS, build
+from tests.factories import RECORDS, api_key, bearer, build
 
 
 def free_port() -> int:
@@ -24,9 +24,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def get(url: str) -> tuple[int, bytes]:
+def get(url: str, key: str | None = None) -> tuple[int, bytes]:
+    """GET ``url`` (with ``key`` as a Bearer API key); return (status, body)."""
+    request = urllib.request.Request(url, headers=bearer(key) if key else {})
     try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
+        with urllib.request.urlopen(request, timeout=5) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as ex:
         return ex.code, ex.read()
@@ -72,27 +74,31 @@ def serving(data: Path, workers: int = 2, **settings: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def server(tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
     build(tmp_path)
+    key = api_key(tmp_path)
     with serving(tmp_path) as base:
-        yield base, tmp_path
+        yield base, tmp_path, key
 
 
 @pytest.mark.slow
 def test_gunicorn_serves_checks_and_blacklists(server) -> None:  # type: ignore[no-untyped-def]
-    base, _ = server
-    status, body = get(f"{base}/v1/key/check/203.0.113.10")
+    base, _, key = server
+    status, body = get(f"{base}/v1/key/check/203.0.113.10", key)
     assert status == 200 and orjson.loads(body)["confidenceLevel"] == 97
-    status, body = get(f"{base}/v1/key/blacklist?plaintext=true&scoreMinimum=90")
+    status, body = get(f"{base}/v1/key/blacklist?plaintext=true&scoreMinimum=90", key)
     assert status == 200 and body == b"203.0.113.10\n2001:db8::7\n198.51.100.20\n"
-    status, body = get(f"{base}/v1/key/check/not-an-ip")
+    status, body = get(f"{base}/v1/key/check/not-an-ip", key)
     assert status == 400 and orjson.loads(body)["code"] == "invalid_address"
+    status, body = get(f"{base}/v1/key/check/203.0.113.10?key={key}")
+    assert status == 200
+    assert get(f"{base}/v1/key/check/203.0.113.10")[0] == 401
 
 
 @pytest.mark.slow
 def test_workers_pick_up_a_new_snapshot_without_restart(server) -> None:  # type: ignore[no-untyped-def]
-    base, data = server
+    base, data, key = server
     build(data, [dict(r, score=12) for r in RECORDS])
     for _ in range(8):  # both workers, whichever answers
-        body = orjson.loads(get(f"{base}/v1/key/check/203.0.113.10")[1])
+        body = orjson.loads(get(f"{base}/v1/key/check/203.0.113.10", key)[1])
         assert body["confidenceLevel"] == 12 and body["snapshot"] == 2

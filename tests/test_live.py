@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.factories import api_key
 from tests.test_gunicorn import get, serving
 from tests.test_incremental import PERSISTENCE, session
 
@@ -45,10 +46,11 @@ def live(tmp_path: Path):  # type: ignore[no-untyped-def]
 
     sikker("build", "--demo", "--ips", "2000", "--quiet")
     token = sikker("sensor", "add", "hp-live")
+    key = api_key(tmp_path)
     follower = subprocess.Popen([*CLI, *data, "build", "--follow", "--quiet"], env=env)
     try:
         with serving(tmp_path) as base:
-            yield base, token
+            yield base, token, key
     finally:
         follower.send_signal(signal.SIGTERM)
         follower.wait(timeout=30)
@@ -56,16 +58,16 @@ def live(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 @pytest.mark.slow
 def test_a_posted_session_changes_the_check_within_5_seconds(live) -> None:  # type: ignore[no-untyped-def]
-    base, token = live
+    base, token, key = live
     ip = "45.33.99.7"
-    before = orjson.loads(get(f"{base}/v1/key/check/{ip}")[1])
+    before = orjson.loads(get(f"{base}/v1/key/check/{ip}", key)[1])
     assert before["found"] is False
     body = b"\n".join(orjson.dumps(e) for e in session(ip, "live-1", PERSISTENCE))
     started = time.monotonic()
     answer = post(f"{base}/v1/sensor/events", token, body)
     assert answer["accepted"] == 7 and answer["rejected"] == 0
     while True:
-        after = orjson.loads(get(f"{base}/v1/key/check/{ip}")[1])
+        after = orjson.loads(get(f"{base}/v1/key/check/{ip}", key)[1])
         if after["found"]:
             break
         assert time.monotonic() - started < 5, "not visible within 5 s"

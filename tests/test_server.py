@@ -8,14 +8,16 @@ import pytest
 
 from sikker.core.config import load_config
 from sikker.server.app import create_app
-from tests.factories import build
+from tests.factories import api_key, bearer, build
 
 
 def client_for(data_dir: Path) -> falcon.testing.TestClient:
+    """Return a client of data_dir's app that sends an API key."""
     config = load_config(
         overrides={"data_dir": str(data_dir), "snapshot_check_interval": 0}, environ={}
     )
-    return falcon.testing.TestClient(create_app(config))
+    headers = bearer(api_key(data_dir))
+    return falcon.testing.TestClient(create_app(config), headers=headers)
 
 
 @pytest.fixture(scope="module")

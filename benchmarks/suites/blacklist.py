@@ -36,8 +36,18 @@ def _query(snapshot: Snapshot, target: int) -> BlacklistQuery:
 def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
     """Time ours vs SQLite on a ~100k-result filtered plaintext blacklist."""
     n = scale(quick)
-    snapshot = Snapshot.open(demo_snapshot(n, say))
     db = sqlite3.connect(sqlite_db(n, say))
+    with Snapshot.open(demo_snapshot(n, say)) as snapshot:  # closed for the next
+        return _run(snapshot, db, n, quick, say)
+
+
+def _run(
+    snapshot: Snapshot,
+    db: sqlite3.Connection,
+    n: int,
+    quick: bool,
+    say: Callable[[str], None],
+) -> dict[str, float]:
     query = _query(snapshot, TARGET // (10 if quick else 1))
 
     def ours() -> bytes:

@@ -22,34 +22,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from benchmarks.data import demo_snapshot, scale
+from benchmarks.data import demo_snapshot, sample_addresses, scale
+from benchmarks.keys import bench_keys
+from benchmarks.samples import keep_curve
 from benchmarks.servers import running, serving_dir
-from benchmarks.wrk import run_wrk, wrk_path
+from benchmarks.wrk import PERCENTILES, run_wrk, wrk_path
 from sikker.core.config import load_config
-from sikker.core.snapshot import Selection, Snapshot
+from sikker.core.snapshot import Snapshot
 
 CONNECTIONS = 8
+#: Connection counts of the throughput-vs-concurrency sweep.
+SWEEP = (1, 2, 4, 8, 16, 32, 64)
 ADDRESSES = 1000
 BULK_IPS = 10_000
-
-
-def _addresses(snapshot_dir: Path, count: int) -> list[str]:
-    """Return ``count`` addresses, 90% listed, in a fixed random order."""
-    snapshot = Snapshot.open(snapshot_dir)
-    rng = np.random.default_rng(5)
-    rows = rng.integers(0, snapshot.count, int(count * 0.9)).astype(np.uint32)
-    listed = snapshot.ip_texts(Selection(np.zeros(len(rows), np.uint8), rows))
-    unlisted = [
-        f"{a}.{b}.{c}.{d}"
-        for a, b, c, d in rng.integers(
-            [1, 0, 0, 1], [224, 256, 256, 255], (count - len(listed), 4)
-        )
-    ]
-    out = listed + unlisted
-    rng.shuffle(out)
-    return out
 
 
 def _fetch(
@@ -61,11 +46,6 @@ def _fetch(
             return resp.status, resp.read()
     except urllib.error.HTTPError as ex:
         return ex.code, ex.read()
-
-
-def _api_key(data: Path) -> str | None:
-    """Return a real API key with quota counting, once accounts exist."""
-    return None
 
 
 def _bulk_check_ms(
@@ -92,16 +72,19 @@ def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
     """Measure keyed-check throughput and latency against the Falcon floor."""
     wrk_path()
     n = 100_000 if quick else scale(quick)
-    seconds, rounds = (3.0, 2) if quick else (10.0, 3)
+    seconds, rounds = (2, 4) if quick else (5, 8)
     workers = int(load_config().workers)
     snapshot_dir = demo_snapshot(n, say)
-    addresses = _addresses(snapshot_dir, ADDRESSES)
+    with Snapshot.open(snapshot_dir) as snapshot:
+        addresses = sample_addresses(snapshot, ADDRESSES, 5)
+        bulk_ips = sample_addresses(snapshot, BULK_IPS, 6)
     paths = [f"/v1/key/check/{ip}" for ip in addresses]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         data = serving_dir(snapshot_dir, root)
-        key = _api_key(data)
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        plans = root / "plans.toml"
+        key = bench_keys(data, plans)[0]
+        headers = {"Authorization": f"Bearer {key}"}
         sikker = [
             sys.executable,
             "-m",
@@ -112,7 +95,8 @@ def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
             "--workers",
             str(workers),
         ]
-        with running(sikker, root / "sikker.log") as ours:
+        settings = {"SIKKER_PLANS_PATH": str(plans)}
+        with running(sikker, root / "sikker.log", env=settings) as ours:
             status, body = _fetch(f"{ours}{paths[0]}", headers)
             if status != 200:
                 raise RuntimeError(f"check answered {status}: {body[:300]!r}")
@@ -128,16 +112,17 @@ def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
             ]
             with running(floor, root / "floor.log") as theirs:
                 figures = _measure(
-                    ours, theirs, paths, seconds, rounds, headers.get("Authorization")
+                    ours, theirs, paths, seconds, rounds, headers["Authorization"]
                 )
-            bulk = _bulk_check_ms(
-                ours, headers, _addresses(snapshot_dir, BULK_IPS), 3 if quick else 10
-            )
+                figures.update(
+                    _sweep(ours, theirs, paths, 1 if quick else 3, headers, say)
+                )
+            bulk = _bulk_check_ms(ours, headers, bulk_ips, 3 if quick else 10)
     figures["http_ips"] = float(n)
     figures["http_workers"] = float(workers)
     say(
         f"   {n:,}-IP snapshot, {workers} sync workers each, wrk -t1 -c{CONNECTIONS}, "
-        f"{rounds} x {seconds:g} s per side, {'keyed' if key else 'anonymous'} checks"
+        f"{rounds} x {seconds:g} s per side, keyed checks (quota counted)"
     )
     say(f"   Falcon floor   {figures['floor_rps']:8,.0f} req/s")
     say(
@@ -163,7 +148,7 @@ def _measure(
     ours: str,
     floor: str,
     paths: list[str],
-    seconds: float,
+    seconds: int,
     rounds: int,
     authorization: str | None,
 ) -> dict[str, float]:
@@ -183,13 +168,51 @@ def _measure(
     if errors:
         raise RuntimeError(f"{errors} failed requests during the benchmark")
     latency: dict[str, Any] = {}
-    for name, base in (("check", ours), ("floor", floor)):
-        one = run_wrk(base, paths, max(2.0, seconds / 2), 1, authorization)
+    for name, label, base in (("check", "sikker", ours), ("floor", FLOOR, floor)):
+        one = run_wrk(base, paths, max(2, seconds // 2), 1, authorization)
         latency[f"{name}_p50_ms"] = one["p50_us"] / 1000
         latency[f"{name}_p99_ms"] = one["p99_us"] / 1000
+        keep_curve("http_latency", label, PERCENTILES, one["percentiles_us"])
     return {
         "check_rps": statistics.median(ours_rps),
         "floor_rps": statistics.median(floor_rps),
         "check_vs_falcon_floor": statistics.median(ratios),
         **latency,
     }
+
+
+FLOOR = "Falcon floor"
+
+
+def _sweep(
+    ours: str,
+    floor: str,
+    paths: list[str],
+    seconds: int,
+    headers: dict[str, str],
+    say: Callable[[str], None],
+) -> dict[str, float]:
+    """Return requests/s of both sides at each connection count of SWEEP."""
+    figures: dict[str, float] = {}
+    curves: dict[str, list[float]] = {"sikker": [], FLOOR: []}
+    for connections in SWEEP:
+        for label, base in (("sikker", ours), (FLOOR, floor)):
+            result = run_wrk(
+                base, paths, seconds, connections, headers["Authorization"]
+            )
+            if result["socket_errors"] or result["status_errors"]:
+                raise RuntimeError(f"failed requests at {connections} connections")
+            curves[label].append(result["rps"])
+        figures[f"check_rps_c{connections}"] = curves["sikker"][-1]
+        figures[f"floor_rps_c{connections}"] = curves[FLOOR][-1]
+    for label, rps in curves.items():
+        keep_curve("http_throughput", label, SWEEP, rps)
+    say(
+        "   connections    "
+        + "".join(f"{c:>8}" for c in SWEEP)
+        + "\n   sikker req/s   "
+        + "".join(f"{r:8,.0f}" for r in curves["sikker"])
+        + "\n   floor req/s    "
+        + "".join(f"{r:8,.0f}" for r in curves[FLOOR])
+    )
+    return figures

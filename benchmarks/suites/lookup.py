@@ -1,39 +1,48 @@
-"""In-process check latency on an N-IP snapshot vs the same lookups in SQLite.
+"""In-process check latency on an N-IP snapshot vs SQLite and maxminddb.
 
-Both sides parse the address with the same compiled parser, so the ratio
-compares the storage paths: ours (LMDB ip -> row -> record, header decoded)
-against SQLite's primary-key lookup of the same record. 90% of the queried
-addresses are listed (drawn uniformly from the snapshot), 10% are not.
+Ours (LMDB ip -> record, header decoded) against two stores of the same
+records: SQLite's primary-key lookup (the address parsed by the same
+compiled parser, so the ratio compares storage paths) and ``maxminddb``
+(its C extension, memory-mapped) reading a .mmdb with one host entry per IP
+whose data map holds the same fields (``benchmarks/mmdb.py`` writes it).
+90% of the queried addresses are listed (drawn uniformly from the snapshot),
+10% are not. Every store must agree with ours on a sample first.
 """
 
 import sqlite3
 import time
 from collections.abc import Callable
 
+import maxminddb
 import numpy as np
 import orjson
 
-from benchmarks.data import demo_snapshot, percentile, scale, sqlite_db
+from benchmarks.data import (
+    demo_snapshot,
+    mmdb_db,
+    percentile,
+    sample_addresses,
+    scale,
+    sqlite_db,
+)
+from benchmarks.samples import keep_distribution
 from sikker.core import ipcore
 from sikker.core.present import check_payload
-from sikker.core.snapshot import Selection, Snapshot
+from sikker.core.snapshot import Snapshot
 
 QUERIES = 200_000
+AGREE_SAMPLE = 5_000
 
 
-def _queries(snapshot: Snapshot, count: int) -> list[str]:
-    rng = np.random.default_rng(11)
-    rows = rng.integers(0, snapshot.count, int(count * 0.9)).astype(np.uint32)
-    listed = snapshot.ip_texts(Selection(np.zeros(len(rows), np.uint8), rows))
-    unlisted = [
-        f"{a}.{b}.{c}.{d}"
-        for a, b, c, d in rng.integers(
-            [1, 0, 0, 1], [224, 256, 256, 255], (count - len(listed), 4)
-        )
-    ]
-    queries = listed + unlisted
-    rng.shuffle(queries)
-    return queries
+def _agree(snapshot: Snapshot, reader: maxminddb.Reader, queries: list[str]) -> None:
+    """Raise unless the .mmdb answers every sampled address as ours does."""
+    for ip in queries[:AGREE_SAMPLE]:
+        ours, theirs = snapshot.lookup(ip), reader.get(ip)
+        if ours is None or not isinstance(theirs, dict):
+            if ours is not None or theirs is not None:
+                raise RuntimeError(f"maxminddb and sikker disagree on {ip}")
+        elif (theirs["score"], theirs["last_seen"]) != (ours.score, ours.last_seen):
+            raise RuntimeError(f"maxminddb holds another record for {ip}")
 
 
 def _latencies(func: Callable[[str], object], queries: list[str]) -> np.ndarray:
@@ -47,12 +56,25 @@ def _latencies(func: Callable[[str], object], queries: list[str]) -> np.ndarray:
 
 
 def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
-    """Measure p50/p99 check latency, ours and SQLite's, on the same IPs."""
+    """Measure p50/p99 lookup latency: ours, SQLite's, maxminddb's."""
     n = scale(quick)
     path = demo_snapshot(n, say)
     db = sqlite3.connect(sqlite_db(n, say))
-    snapshot = Snapshot.open(path)
-    queries = _queries(snapshot, QUERIES // (2 if quick else 1))
+    reader = maxminddb.open_database(str(mmdb_db(n, say)))
+    with Snapshot.open(path) as snapshot:  # closed for the suites that follow
+        return _run(snapshot, db, reader, quick, say)
+
+
+def _run(
+    snapshot: Snapshot,
+    db: sqlite3.Connection,
+    reader: maxminddb.Reader,
+    quick: bool,
+    say: Callable[[str], None],
+) -> dict[str, float]:
+    n = snapshot.count
+    queries = sample_addresses(snapshot, QUERIES // (2 if quick else 1), 11)
+    _agree(snapshot, reader, queries)
     cursor = db.cursor()
     statement = "SELECT * FROM ips WHERE ip = ?"
 
@@ -62,11 +84,16 @@ def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
     def full_check(ip: str) -> bytes:
         return orjson.dumps(check_payload(snapshot, ip, snapshot.lookup(ip)))
 
-    for func in (snapshot.lookup, sqlite_lookup):  # warm the page cache equally
+    stores = (snapshot.lookup, sqlite_lookup, reader.get)
+    for func in stores:  # warm the page cache equally
         _latencies(func, queries[:50_000])
     ours = _latencies(snapshot.lookup, queries)
     theirs = _latencies(sqlite_lookup, queries)
+    mmdb = _latencies(reader.get, queries)
     check = _latencies(full_check, queries[:50_000])
+    for label, samples in (("sikker", ours), ("SQLite", theirs), ("maxminddb", mmdb)):
+        keep_distribution("lookup", label, samples / 1000)
+    keep_distribution("lookup", "sikker + check JSON", check / 1000)
     found = sum(snapshot.lookup(ip) is not None for ip in queries[:10_000])
     figures = {
         "lookup_ips": float(n),
@@ -76,7 +103,10 @@ def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
         "sqlite_p99_us": percentile(theirs, 99),
         "check_json_p50_us": percentile(check, 50),
         "check_json_p99_us": percentile(check, 99),
+        "maxminddb_p50_us": percentile(mmdb, 50),
+        "maxminddb_p99_us": percentile(mmdb, 99),
         "lookup_vs_sqlite": float(np.median(theirs) / np.median(ours)),
+        "lookup_vs_maxminddb": float(np.median(mmdb) / np.median(ours)),
     }
     say(
         f"   {n:,} IPs, {len(queries):,} lookups ({found / 100:.0f}% listed), "
@@ -91,8 +121,15 @@ def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
         f"p99 {figures['sqlite_p99_us']:6.2f} us"
     )
     say(
+        f"   maxminddb (same)   p50 {figures['maxminddb_p50_us']:6.2f} us   "
+        f"p99 {figures['maxminddb_p99_us']:6.2f} us"
+    )
+    say(
         f"   lookup + check JSON p50 {figures['check_json_p50_us']:6.2f} us   "
         f"p99 {figures['check_json_p99_us']:6.2f} us"
     )
-    say(f"   lookup_vs_sqlite = {figures['lookup_vs_sqlite']:.1f}x (SQLite p50 / ours)")
+    say(
+        f"   lookup_vs_sqlite = {figures['lookup_vs_sqlite']:.1f}x, lookup_vs_maxminddb"
+        f" = {figures['lookup_vs_maxminddb']:.1f}x (their p50 / ours)"
+    )
     return figures

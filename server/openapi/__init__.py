@@ -10,14 +10,46 @@ from typing import Any
 
 from sikker import __version__
 from sikker.core.config import Config
-from sikker.server.openapi import common, lookup, ops, sensor
+from sikker.server.openapi import (
+    account,
+    alerts,
+    bulk,
+    common,
+    integrations,
+    lookup,
+    ops,
+    removals,
+    reports,
+    sensor,
+    sync,
+    taxii,
+)
 
-#: The area modules; each has ``SCHEMAS`` and ``paths(config)``.
-AREAS = (lookup, sensor, ops)
+#: The area modules; each has ``SCHEMAS`` and ``paths(config)``, some
+#: ``HEADERS`` of their own.
+AREAS = (
+    lookup,
+    sync,
+    bulk,
+    account,
+    reports,
+    alerts,
+    removals,
+    sensor,
+    taxii,
+    integrations,
+    ops,
+)
 
 TAGS = [
     {"name": "lookups", "description": "Checks, blacklists and intel (keyed)."},
+    {"name": "accounts", "description": "Register, API keys, quota status."},
+    {"name": "reports", "description": "Community abuse reports (keyed)."},
+    {"name": "alerts", "description": "Watch addresses, networks and names (keyed)."},
+    {"name": "removals", "description": "Ask for an address to be delisted."},
     {"name": "sensors", "description": "Honeypot sensors post events."},
+    {"name": "taxii", "description": "TAXII 2.1 collections of STIX indicators."},
+    {"name": "integrations", "description": "Scripts and configs to download."},
     {"name": "operations", "description": "Health, metrics and this document."},
 ]
 
@@ -26,12 +58,14 @@ def build(config: Config) -> dict[str, Any]:
     """Return the OpenAPI document for a deployment's settings."""
     paths: dict[str, Any] = {}
     schemas = dict(common.SCHEMAS)
+    headers = dict(common.HEADERS)
     for area in AREAS:
         for path, item in area.paths(config).items():
             if path in paths:
                 raise ValueError(f"{path} is described twice")
             paths[path] = item
         schemas.update(area.SCHEMAS)
+        headers.update(getattr(area, "HEADERS", {}))
     return {
         "openapi": "3.1.0",
         "info": {
@@ -39,7 +73,8 @@ def build(config: Config) -> dict[str, Any]:
             "version": __version__,
             "summary": "Self-hosted IP reputation: checks, blacklists, reports.",
             "description": "Field names and paths follow SikkerAPI. Every error "
-            "is one JSON shape (`Error`). Prose reference: docs/api.md.",
+            "is one JSON shape (`Error`), except under /taxii2/, where errors are "
+            "TAXII error messages (`TaxiiError`). Prose reference: docs/api.md.",
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "servers": [{"url": "/"}],
@@ -48,7 +83,7 @@ def build(config: Config) -> dict[str, Any]:
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": schemas,
-            "headers": common.HEADERS,
+            "headers": headers,
             "securitySchemes": common.SECURITY_SCHEMES,
         },
     }

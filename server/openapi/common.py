@@ -25,6 +25,11 @@ ERROR: Schema = {
             "type": "string",
             "description": "The query parameter or field at fault, when one is.",
         },
+        "field": {
+            "type": "string",
+            "description": "The body field at fault (reports, alerts, removal "
+            "requests), when one is.",
+        },
     },
 }
 
@@ -64,7 +69,26 @@ HEADERS: dict[str, Schema] = {
         "description": "The authentication scheme to use (`Bearer`).",
         "schema": {"type": "string"},
     },
+    "X-Report-Limit": {
+        "description": "The daily report quota (alias the SikkerAPI CLI reads).",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "X-Report-Remaining": {
+        "description": "Reports left today (alias the SikkerAPI CLI reads).",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "X-TAXII-Limit": {
+        "description": "The daily TAXII object quota (alias the SikkerAPI CLI reads).",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "X-TAXII-Remaining": {
+        "description": "TAXII objects left today (alias the SikkerAPI CLI reads).",
+        "schema": {"type": "integer", "minimum": 0},
+    },
 }
+
+#: Quota headers of every keyed answer (for the endpoint family it counts).
+RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
 SECURITY_SCHEMES: dict[str, Schema] = {
     "bearerKey": {
@@ -91,9 +115,8 @@ SECURITY_SCHEMES: dict[str, Schema] = {
     },
 }
 
-#: Security requirement of the keyed /v1/key/ paths (``{}``: the key is
-#: optional until API keys are enforced).
-KEYED: list[dict[str, list[str]]] = [{"bearerKey": []}, {"queryKey": []}, {}]
+#: Security requirement of the keyed /v1/key/ paths.
+KEYED: list[dict[str, list[str]]] = [{"bearerKey": []}, {"queryKey": []}]
 
 
 def ref(name: str) -> Schema:
@@ -104,6 +127,17 @@ def ref(name: str) -> Schema:
 def header_ref(name: str) -> Schema:
     """Return a reference to a header in ``components/headers``."""
     return {"$ref": f"#/components/headers/{name}"}
+
+
+def obj(required: list[str], **properties: Schema) -> Schema:
+    """Return an object schema with ``properties``, ``required`` of them."""
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def list_body(field: str, items: Schema) -> Schema:
+    """Return a JSON body that is ``{field: [items]}`` or a bare ``[items]``."""
+    array = {"type": "array", "items": items}
+    return {"oneOf": [obj([field], **{field: array}), array]}
 
 
 def json_body(schema: Schema) -> dict[str, Schema]:
@@ -140,6 +174,27 @@ SNAPSHOT_ERRORS: dict[str, Schema] = {
         "read (`snapshot_unavailable`).",
         ("Retry-After",),
     )
+}
+
+#: Errors any keyed (``/v1/key/``) operation may answer.
+KEY_ERRORS: dict[str, Schema] = {
+    "401": error(
+        "No API key, an unknown or malformed one (`unauthorized`), or a revoked "
+        "one (`key_revoked`).",
+        ("WWW-Authenticate",),
+    ),
+    "403": error("The key's account is disabled (`account_disabled`)."),
+    "429": error(
+        "Today's quota of this endpoint family is used up (`quota_exceeded`, "
+        "with `family`, `limit`, `used`, `resetAt`); retry after the next 00:00 "
+        "UTC.",
+        ("Retry-After", *RATE_HEADERS),
+    ),
+}
+
+#: KEY_ERRORS of an operation that counts no quota (it never answers 429).
+UNCHARGED_KEY_ERRORS: dict[str, Schema] = {
+    status: answer for status, answer in KEY_ERRORS.items() if status != "429"
 }
 
 #: Errors any operation with a request body may answer.

@@ -4,6 +4,8 @@ from typing import Any
 
 from sikker.core.config import Config
 from sikker.core.filters import DEFAULT_SCORE_MINIMUM
+from sikker.core.format_base import NAME_PATTERN
+from sikker.core.formats import FORMATS
 from sikker.core.scoring import COMPONENTS
 from sikker.core.vocab import (
     CATEGORIES,
@@ -13,6 +15,8 @@ from sikker.core.vocab import (
     countries,
 )
 from sikker.server.openapi.common import (
+    KEY_ERRORS,
+    RATE_HEADERS,
     SNAPSHOT_ERRORS,
     Schema,
     comma_list,
@@ -231,7 +235,8 @@ _BAD_PARAMETER = error(
 )
 
 
-def _blacklist_parameters(config: Config) -> list[Schema]:
+def filter_parameters(config: Config) -> list[Schema]:
+    """Return the blacklist filters (the sync endpoints take them too)."""
     codes = {"type": "string", "enum": sorted(countries())}
     asns = {"type": "string", "pattern": "^(AS|as)?[0-9]{1,10}$"}
     return [
@@ -281,8 +286,32 @@ def _blacklist_parameters(config: Config) -> list[Schema]:
                 ),
             },
         },
-        flag("plaintext", "true: text/plain, one address per line."),
     ]
+
+
+def _blacklist_parameters(config: Config) -> list[Schema]:
+    return [
+        *filter_parameters(config),
+        flag("plaintext", "true: text/plain, one address per line."),
+        {
+            "name": "format",
+            "in": "query",
+            "description": "Output format (see docs/integrations.md); "
+            "plaintext=true means plaintext.",
+            "schema": {"type": "string", "enum": list(FORMATS), "default": "json"},
+        },
+        _name("setName", "ipset and nftables sets are <setName>4 and <setName>6."),
+        _name("tableName", "The nftables table (family inet)."),
+    ]
+
+
+def _name(name: str, description: str) -> Schema:
+    return {
+        "name": name,
+        "in": "query",
+        "description": description,
+        "schema": {"type": "string", "pattern": NAME_PATTERN, "default": "sikker"},
+    }
 
 
 def _intel(kind: str, total: str) -> Schema:
@@ -295,8 +324,11 @@ def _intel(kind: str, total: str) -> Schema:
             "in all. Case-insensitive.",
             "parameters": [path_param(kind, f"The {kind}.")],
             "responses": {
-                "200": response(f"The {kind} is known.", ref(f"{kind.title()}Intel")),
+                "200": response(
+                    f"The {kind} is known.", ref(f"{kind.title()}Intel"), RATE_HEADERS
+                ),
                 "404": error(f"No sensor has seen this {kind} (`not_found`)."),
+                **KEY_ERRORS,
                 **SNAPSHOT_ERRORS,
             },
         }
@@ -329,12 +361,13 @@ def paths(config: Config) -> dict[str, Any]:
                     "200": response(
                         "The address's reputation.",
                         ref("CheckResult"),
-                        ("X-Snapshot-Sequence",),
+                        ("X-Snapshot-Sequence", *RATE_HEADERS),
                     ),
                     "400": error(
                         "Not a valid IP address (`invalid_address`) or a bad flag "
                         "(`invalid_parameter`)."
                     ),
+                    **KEY_ERRORS,
                     **SNAPSHOT_ERRORS,
                 },
             }
@@ -352,18 +385,28 @@ def paths(config: Config) -> dict[str, Any]:
                             "X-Snapshot-Sequence",
                             "X-Result-Count",
                             "X-Generated-At",
+                            *RATE_HEADERS,
                         ),
                         content={
                             "application/json": {"schema": ref("Blacklist")},
                             "text/plain": {
                                 "schema": {
                                     "type": "string",
-                                    "description": "One address per line.",
+                                    "description": "One address per line, or the "
+                                    "lines of the requested format.",
+                                }
+                            },
+                            "text/csv": {
+                                "schema": {
+                                    "type": "string",
+                                    "description": "format=csv: a header row, "
+                                    "then a row per address.",
                                 }
                             },
                         },
                     ),
                     "400": _BAD_PARAMETER,
+                    **KEY_ERRORS,
                     **SNAPSHOT_ERRORS,
                 },
             }

@@ -1,9 +1,15 @@
-"""OpenAPI paths for operators: health and this document itself."""
+"""OpenAPI paths for operators: health, metrics and this document itself."""
 
 from typing import Any
 
 from sikker.core.config import Config
-from sikker.server.openapi.common import SNAPSHOT_ERRORS, Schema, ref, response
+from sikker.server.openapi.common import (
+    SNAPSHOT_ERRORS,
+    Schema,
+    error,
+    ref,
+    response,
+)
 
 SCHEMAS: dict[str, Schema] = {
     "Health": {
@@ -38,6 +44,30 @@ def paths(config: Config) -> dict[str, Any]:
                 "responses": {
                     "200": response("A snapshot is served.", ref("Health")),
                     **SNAPSHOT_ERRORS,
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "operationId": "getMetrics",
+                "tags": ["operations"],
+                "summary": "Prometheus metrics of every worker",
+                "description": "Requests by route template and status class, a "
+                "latency histogram per route template, 429 quota rejections by "
+                "family, the served snapshot's sequence, age and size, and the event "
+                "log's last sequence. Only for clients in the setting metrics_allow "
+                f"(now: {config.metrics_allow or 'nobody'}).",
+                "security": [],
+                "responses": {
+                    "200": response(
+                        "The Prometheus text exposition (version 0.0.4).",
+                        content={
+                            "text/plain": {
+                                "schema": {"type": "string"},
+                            }
+                        },
+                    ),
+                    "403": error("The client is not in metrics_allow (`forbidden`)."),
                 },
             }
         },

@@ -15,11 +15,12 @@ class CheckResource:
         self.store = store
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, ip: str) -> None:
-        """Answer the check; unknown IPs are ``found: false``, not 404."""
+        """Answer the check (one lookup); unknown IPs are ``found: false``."""
         ignore = flag(req, "ignoreWhitelist")
         explain = flag(req, "explain")
         snapshot = self.store.current()
         record = snapshot.lookup(ip)
+        req.context.charge("lookups")
         payload = check_payload(snapshot, ip, record, ignore)
         if record is not None and explain:
             payload["scoreBreakdown"] = score_breakdown(snapshot, record)

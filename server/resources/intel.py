@@ -26,6 +26,7 @@ class IntelResource:
         snapshot = self.store.current()
         lookup = snapshot.username if self.kind == "username" else snapshot.email
         intel = lookup(value)
+        req.context.charge("lookups")
         if intel is None:
             raise falcon.HTTPNotFound(
                 title="not found",

@@ -8,7 +8,6 @@ Every accepted event is committed to the event log before the response, and
 is recorded under the token's sensor name whatever the event says.
 """
 
-import os
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -18,6 +17,7 @@ import orjson
 
 from sikker.core.config import Config
 from sikker.core.eventlog import EventLog
+from sikker.core.handles import shared
 from sikker.core.ingest import LineError, LineParser
 from sikker.core.layout import EVENTS_DIR
 from sikker.core.sensors import SensorRegistry
@@ -43,19 +43,13 @@ class SensorEventsResource:
         self.config = config
         self.registry = SensorRegistry(config.data_path)
         self._lock = threading.Lock()
-        self._log: EventLog | None = None
-        self._log_pid = 0
         self._parsers: OrderedDict[str, tuple[LineParser, threading.Lock]] = (
             OrderedDict()
         )
 
     def event_log(self) -> EventLog:
-        """Open the log lazily, in the worker process that uses it."""
-        with self._lock:
-            if self._log is None or self._log_pid != os.getpid():
-                self._log = EventLog(self.config.data_path / EVENTS_DIR)
-                self._log_pid = os.getpid()
-            return self._log
+        """Return the worker's one handle on the event log (opened lazily)."""
+        return shared(EventLog, self.config.data_path / EVENTS_DIR)
 
     def _parser(self, sensor: str) -> tuple[LineParser, threading.Lock]:
         with self._lock:

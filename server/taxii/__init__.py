@@ -12,6 +12,7 @@ import falcon
 from sikker.core.config import Config
 from sikker.core.stix_order import IndexBuilding
 from sikker.core.store import SnapshotStore
+from sikker.server.errors import respond
 from sikker.server.taxii.media import TaxiiMedia
 from sikker.server.taxii.resources import (
     ApiRootResource,
@@ -67,6 +68,5 @@ RETRY_AFTER = 5
 def _index_building(
     req: falcon.Request, resp: falcon.Response, ex: IndexBuilding, params: Any
 ) -> None:
-    raise falcon.HTTPServiceUnavailable(
-        title="index building", description=str(ex), retry_after=RETRY_AFTER
-    )
+    respond(resp, 503, "index_building", str(ex))
+    resp.set_header("Retry-After", str(RETRY_AFTER))

@@ -66,7 +66,7 @@ def parse(req: falcon.Request, collection: str, max_limit: int) -> Query:
         spec_versions=_set(params, "match[spec_version]"),
     )
     added_after = _timestamp(_single(params, "added_after"), "added_after")
-    digest = _digest(filters, added_after)
+    digest = _digest(filters)
     return Query(
         filters=filters,
         added_after=added_after,
@@ -172,12 +172,18 @@ def _integer(text: str, name: str, low: int) -> int:
     return number
 
 
-def _digest(filters: ObjectFilter, added_after: int | None) -> str:
+def _digest(filters: ObjectFilter) -> str:
+    """Fingerprint the match filters a ``next`` token is bound to.
+
+    ``added_after`` is left out: a token's position already lies past it and
+    a page starts after both, so clients that drop ``added_after`` when they
+    follow ``next`` (Elastic's TAXII integration) keep paging.
+    """
     parts = [
         sorted(getattr(filters, name) or [])
         for name in ("types", "ids", "versions", "spec_versions")
     ]
-    raw = orjson.dumps([parts, added_after])
+    raw = orjson.dumps(parts)
     return hashlib.sha256(raw).hexdigest()[:16]
 
 

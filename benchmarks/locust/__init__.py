@@ -1,0 +1,1 @@
+"""Locust traffic mixes against a sikker server (see docs/benchmarks.md)."""

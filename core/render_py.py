@@ -1,0 +1,211 @@
+"""Compose blacklist lines from an address column: the pure-Python twin.
+
+This module is the specification of the blacklist renderer;
+``sikker.ext.render`` is its compiled twin with the same API, behaviour and
+errors. Import either through :mod:`sikker.core.render`. Addresses come
+from a storage-form column (16 bytes a row, IPv4 as IPv4-mapped IPv6, see
+:mod:`sikker.core.ipcore`) and print exactly as ``ipcore.render_ips``
+prints them. The formats built on these two functions are in
+:mod:`sikker.core.formats`.
+"""
+
+import time
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sikker.core import ipcore_py
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+__all__ = [
+    "DECIMAL",
+    "ISO_TIME",
+    "LOOKUP",
+    "MAX_CELLS",
+    "UNBLOCKABLE",
+    "keep_rows",
+    "render_lines",
+]
+
+DECIMAL = 0
+"""Cell kind: the value in decimal."""
+ISO_TIME = 1
+"""Cell kind: epoch seconds as ``YYYY-MM-DDTHH:MM:SSZ`` (0 prints nothing)."""
+LOOKUP = 2
+"""Cell kind: ``table[value]``, bytes chosen by the caller."""
+
+#: Classifications of addresses a firewall must never block: a host that
+#: blocks them cuts itself off its own networks. Documentation and
+#: benchmarking ranges are harmless to block and kept.
+UNBLOCKABLE = frozenset(
+    {"unspecified", "private", "loopback", "link-local", "multicast", "shared"}
+    | {"reserved"}
+)
+#: Most cells a line may have (the compiled twin's fixed limit).
+MAX_CELLS = 32
+_U32_FORMATS = frozenset({"I", "@I", "=I", "<I", "L", "@L", "=L", "<L"})
+_MAPPED_PREFIX = b"\0" * 10 + b"\xff\xff"
+
+
+def _u32(values: object, name: str) -> memoryview:
+    view = memoryview(values)  # type: ignore[arg-type]
+    if view.itemsize != 4 or view.format not in _U32_FORMATS:
+        raise TypeError(
+            f"{name} must be a buffer of uint32, not format {view.format!r}"
+        )
+    return view.cast("B").cast("I")
+
+
+def _column(column: object) -> memoryview:
+    view = memoryview(column).cast("B")  # type: ignore[arg-type]
+    if len(view) % 16:
+        raise ValueError(f"column length {len(view)} is not a multiple of 16")
+    return view
+
+
+def _address(column: memoryview, count: int, row: int) -> bytes:
+    if row >= count:
+        raise IndexError(f"row {row} out of range for a column of {count}")
+    return column[row * 16 : row * 16 + 16].tobytes()
+
+
+@lru_cache(maxsize=65_536)
+def _iso(epoch: int) -> bytes:
+    if not epoch:
+        return b""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch)).encode("ascii")
+
+
+def _check_cells(
+    pieces: Sequence[bytes],
+    cells: Sequence[tuple[int, "Buffer", Sequence[bytes]]],
+    nrows: int,
+) -> list[tuple[int, memoryview, Sequence[bytes]]]:
+    if len(cells) > MAX_CELLS:
+        raise ValueError(f"at most {MAX_CELLS} cells, got {len(cells)}")
+    if len(pieces) != len(cells) + 2:
+        raise ValueError(
+            f"{len(cells)} cells need {len(cells) + 2} pieces, got {len(pieces)}"
+        )
+    for piece in pieces:
+        if not isinstance(piece, bytes):
+            raise TypeError(f"pieces must be bytes, not {type(piece).__name__}")
+    checked = []
+    for index, (kind, values, table) in enumerate(cells):
+        if kind not in (DECIMAL, ISO_TIME, LOOKUP):
+            raise ValueError(f"cell {index}: unknown kind {kind!r}")
+        view = _u32(values, f"cell {index} values")
+        if len(view) != nrows:
+            raise ValueError(f"cell {index} has {len(view)} values for {nrows} rows")
+        if kind == LOOKUP:
+            for entry in table:
+                if not isinstance(entry, bytes):
+                    raise TypeError(
+                        f"cell {index}: table entries must be bytes, "
+                        f"not {type(entry).__name__}"
+                    )
+            for value in view:
+                if value >= len(table):
+                    raise IndexError(
+                        f"cell {index}: value {value} out of range "
+                        f"for a table of {len(table)}"
+                    )
+        checked.append((kind, view, table))
+    return checked
+
+
+def render_lines(
+    column: "Buffer",
+    rows: "Buffer",
+    pieces: Sequence[bytes],
+    cells: Sequence[tuple[int, "Buffer", Sequence[bytes]]] = (),
+) -> bytes:
+    """Render one line per row: fixed pieces around the address and its cells.
+
+    Line ``i`` is ``pieces[0]``, the address of ``column[rows[i]]`` (as
+    ``ipcore.render_ips`` prints it), ``pieces[1]``, cell 0 of row ``i``,
+    ``pieces[2]``, ..., the last cell, ``pieces[-1]``.
+
+    Args:
+        column: N consecutive 16-byte storage-form addresses.
+        rows: Native uint32 row indexes into ``column``.
+        pieces: ``len(cells) + 2`` byte strings written between the fields.
+        cells: At most 32 ``(kind, values, table)``: ``values`` holds one
+            uint32 per row; ``kind`` is :data:`DECIMAL`, :data:`ISO_TIME` or
+            :data:`LOOKUP` (prints ``table[value]``; ``table`` is ignored
+            for the other kinds).
+
+    Returns:
+        The concatenated lines.
+
+    Raises:
+        IndexError: A row is not below N, or a LOOKUP value is not below
+            the table's length.
+        ValueError: The column length is not a multiple of 16, the number
+            of pieces does not match, a cell's length differs from the
+            rows', a kind is unknown, or there are more than 32 cells.
+        TypeError: A buffer is not uint32, or a piece or table entry is not
+            bytes.
+    """
+    col = _column(column)
+    indexes = _u32(rows, "rows")
+    checked = _check_cells(pieces, cells, len(indexes))
+    texts = ipcore_py.render_ips(col, indexes, b"", b"\n").split(b"\n")
+    out = []
+    for i, text in enumerate(texts[:-1]):
+        out.append(pieces[0])
+        out.append(text)
+        out.append(pieces[1])
+        for (kind, values, table), after in zip(checked, pieces[2:], strict=True):
+            value = values[i]
+            if kind == DECIMAL:
+                out.append(str(value).encode("ascii"))
+            elif kind == ISO_TIME:
+                out.append(_iso(value))
+            else:
+                out.append(table[value])
+            out.append(after)
+    return b"".join(out)
+
+
+def keep_rows(
+    column: "Buffer", rows: "Buffer", version: int = 0, firewall_safe: bool = False
+) -> np.ndarray:
+    """Say which rows a blacklist of one family, or a firewall, may list.
+
+    Args:
+        column: N consecutive 16-byte storage-form addresses.
+        rows: Native uint32 row indexes into ``column``.
+        version: 4 or 6 keeps only that family; 0 keeps both.
+        firewall_safe: Drop addresses a firewall must never block
+            (:data:`UNBLOCKABLE`: loopback, private, link-local, shared,
+            unspecified, multicast, reserved).
+
+    Returns:
+        A numpy bool array, True for each row to keep.
+
+    Raises:
+        IndexError: A row is not below N.
+        ValueError: The column length is not a multiple of 16, or
+            ``version`` is not 0, 4 or 6.
+        TypeError: ``rows`` is not a uint32 buffer.
+    """
+    if version not in (0, 4, 6):
+        raise ValueError(f"version must be 0, 4 or 6, not {version!r}")
+    col = _column(column)
+    indexes = _u32(rows, "rows")
+    count = len(col) // 16
+    keep = np.ones(len(indexes), dtype=bool)
+    for i, row in enumerate(indexes):
+        data = _address(col, count, row)
+        family = 4 if data[:12] == _MAPPED_PREFIX else 6
+        if version and family != version:
+            keep[i] = False
+        elif firewall_safe:
+            value = int.from_bytes(data[12:] if family == 4 else data, "big")
+            keep[i] = ipcore_py.classify(family, value) not in UNBLOCKABLE
+    return keep

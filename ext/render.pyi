@@ -1,0 +1,35 @@
+"""Type stub of the compiled blacklist renderer; docstrings match the pure twin."""
+
+from collections.abc import Sequence
+
+import numpy as np
+from typing_extensions import Buffer
+
+__all__ = [
+    "DECIMAL",
+    "ISO_TIME",
+    "LOOKUP",
+    "MAX_CELLS",
+    "UNBLOCKABLE",
+    "keep_rows",
+    "render_lines",
+]
+
+DECIMAL: int
+ISO_TIME: int
+LOOKUP: int
+MAX_CELLS: int
+UNBLOCKABLE: frozenset[str]
+
+def render_lines(
+    column: Buffer,
+    rows: Buffer,
+    pieces: Sequence[bytes],
+    cells: Sequence[tuple[int, Buffer, Sequence[bytes]]] = (),
+) -> bytes:
+    """Render one line per row: fixed pieces around the address and its cells."""
+
+def keep_rows(
+    column: Buffer, rows: Buffer, version: int = 0, firewall_safe: bool = False
+) -> np.ndarray:
+    """Say which rows a blacklist of one family, or a firewall, may list."""

@@ -1,0 +1,492 @@
+# cython: language_level=3, binding=True, embedsignature=True
+"""Compose blacklist lines from an address column: the compiled twin.
+
+Same API, behaviour and errors as the pure-Python reference
+``sikker.core.render_py``; import either through :mod:`sikker.core.render`.
+Addresses are formatted and classified by the IP core's C functions
+(``ipcore.pxd``). ``render_lines`` checks every input, sizes the output
+exactly in a first pass and writes every line into one ``bytes`` object in
+a second, both without the GIL for big jobs.
+"""
+
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_DECREF
+from libc.stdint cimport uint8_t
+from libc.stdint cimport uint32_t
+from libc.stdint cimport uint64_t
+from libc.stdlib cimport free
+from libc.stdlib cimport malloc
+from libc.string cimport memcmp
+from libc.string cimport memcpy
+
+import numpy as np
+
+from sikker.ext.ipcore cimport _classify_v4
+from sikker.ext.ipcore cimport _classify_v6
+from sikker.ext.ipcore cimport _format_ip16
+
+cdef extern from *:
+    PyObject *PyBytes_FromStringAndSize_raw "PyBytes_FromStringAndSize" (
+        const char *, Py_ssize_t) except NULL
+    char *PyBytes_AS_STRING_raw "PyBytes_AS_STRING" (PyObject *) noexcept nogil
+    int _PyBytes_Resize(PyObject **, Py_ssize_t) except -1
+
+__all__ = [
+    "DECIMAL",
+    "ISO_TIME",
+    "LOOKUP",
+    "MAX_CELLS",
+    "UNBLOCKABLE",
+    "keep_rows",
+    "render_lines",
+]
+
+DECIMAL = 0
+ISO_TIME = 1
+LOOKUP = 2
+MAX_CELLS = 32
+UNBLOCKABLE = frozenset(
+    {"unspecified", "private", "loopback", "link-local", "multicast", "shared"}
+    | {"reserved"}
+)
+
+cdef enum:
+    K_DECIMAL = 0
+    K_ISO_TIME = 1
+    K_LOOKUP = 2
+    C_MAX_CELLS = 32
+    V4_WIDTH = 15
+    V6_WIDTH = 39
+    DECIMAL_WIDTH = 10
+    ISO_WIDTH = 20
+    # Over this many rows the GIL is released; below it the switch costs more.
+    NOGIL_ROWS = 4096
+
+cdef frozenset _U32_FORMATS = frozenset(
+    {"I", "@I", "=I", "<I", "L", "@L", "=L", "<L"}
+)
+cdef const char *_MAPPED_PREFIX = b"\0\0\0\0\0\0\0\0\0\0\xff\xff"
+
+# Classification codes of ipcore.pxd that a firewall must never block:
+# unspecified, private, loopback, link-local, multicast, reserved, shared.
+cdef uint8_t _UNBLOCKABLE[16]
+_UNBLOCKABLE[:] = [0, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+
+
+cdef struct Cell:
+    int kind
+    const uint32_t *values
+    const char **texts  # LOOKUP: table entries
+    Py_ssize_t *lengths
+    Py_ssize_t size  # LOOKUP: table length
+
+
+cdef struct Job:
+    const uint8_t *column
+    Py_ssize_t count  # addresses in the column
+    const uint32_t *rows
+    Py_ssize_t nrows
+    int ncells
+    Cell cells[C_MAX_CELLS]
+    const char *pieces[C_MAX_CELLS + 2]
+    Py_ssize_t piece_lens[C_MAX_CELLS + 2]
+    Py_ssize_t fixed  # bytes of pieces per line
+
+
+cdef memoryview _u32(object values, str name):
+    view = memoryview(values)
+    if view.itemsize != 4 or view.format not in _U32_FORMATS:
+        raise TypeError(f"{name} must be a buffer of uint32, not format {view.format!r}")
+    return view.cast("B").cast("I")
+
+
+cdef memoryview _column(object column):
+    view = memoryview(column).cast("B")
+    if len(view) % 16:
+        raise ValueError(f"column length {len(view)} is not a multiple of 16")
+    return view
+
+
+cdef inline bint _is_mapped(const uint8_t *b) noexcept nogil:
+    return memcmp(b, _MAPPED_PREFIX, 12) == 0
+
+
+cdef Py_ssize_t _bad_row(const Job *job) noexcept nogil:
+    """Return the index of the first row not below job.count, or -1."""
+    cdef Py_ssize_t k
+    for k in range(job.nrows):
+        if job.rows[k] >= job.count:
+            return k
+    return -1
+
+
+cdef Py_ssize_t _bad_value(const Cell *cell, Py_ssize_t nrows) noexcept nogil:
+    """Return the index of the first LOOKUP value off the table, or -1."""
+    cdef Py_ssize_t k
+    for k in range(nrows):
+        if cell.values[k] >= cell.size:
+            return k
+    return -1
+
+
+cdef Py_ssize_t _size(const Job *job) noexcept nogil:
+    """Return the exact upper bound of the output of a checked job."""
+    cdef Py_ssize_t total = 0
+    cdef Py_ssize_t k
+    cdef int c
+    cdef const Cell *cell
+    for k in range(job.nrows):
+        if _is_mapped(job.column + 16 * <Py_ssize_t>job.rows[k]):
+            total += V4_WIDTH
+        else:
+            total += V6_WIDTH
+    total += job.nrows * job.fixed
+    for c in range(job.ncells):
+        cell = &job.cells[c]
+        if cell.kind == K_DECIMAL:
+            total += job.nrows * DECIMAL_WIDTH
+        elif cell.kind == K_ISO_TIME:
+            total += job.nrows * ISO_WIDTH
+        else:
+            for k in range(job.nrows):
+                total += cell.lengths[cell.values[k]]
+    return total
+
+
+cdef inline Py_ssize_t _decimal(uint32_t value, char *out) noexcept nogil:
+    cdef char digits[DECIMAL_WIDTH]
+    cdef int n = 0
+    cdef int k
+    while True:
+        digits[n] = <char>(48 + value % 10)
+        n += 1
+        value //= 10
+        if value == 0:
+            break
+    for k in range(n):
+        out[k] = digits[n - 1 - k]
+    return n
+
+
+cdef inline void _two(uint32_t value, char *out) noexcept nogil:
+    out[0] = <char>(48 + value // 10)
+    out[1] = <char>(48 + value % 10)
+
+
+cdef inline Py_ssize_t _iso_time(uint32_t epoch, char *out) noexcept nogil:
+    """Write epoch seconds as YYYY-MM-DDTHH:MM:SSZ (proleptic Gregorian)."""
+    cdef uint64_t days
+    cdef uint64_t secs
+    cdef uint64_t era
+    cdef uint64_t doe
+    cdef uint64_t yoe
+    cdef uint64_t doy
+    cdef uint64_t mp
+    cdef uint64_t year
+    cdef uint64_t month
+    cdef uint64_t day
+    if epoch == 0:
+        return 0
+    days = epoch // 86400
+    secs = epoch % 86400
+    # civil_from_days (H. Hinnant), for days >= 0.
+    days += 719468
+    era = days // 146097
+    doe = days - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    year = yoe + era * 400 + (1 if month <= 2 else 0)
+    _two(<uint32_t>(year // 100), out)
+    _two(<uint32_t>(year % 100), out + 2)
+    out[4] = b"-"
+    _two(<uint32_t>month, out + 5)
+    out[7] = b"-"
+    _two(<uint32_t>day, out + 8)
+    out[10] = b"T"
+    _two(<uint32_t>(secs // 3600), out + 11)
+    out[13] = b":"
+    _two(<uint32_t>(secs // 60 % 60), out + 14)
+    out[16] = b":"
+    _two(<uint32_t>(secs % 60), out + 17)
+    out[19] = b"Z"
+    return ISO_WIDTH
+
+
+cdef inline char *_put(char *out, const char *data, Py_ssize_t n) noexcept nogil:
+    if n == 1:
+        out[0] = data[0]
+    elif n:
+        memcpy(out, data, n)
+    return out + n
+
+
+cdef Py_ssize_t _render(const Job *job, char *out) noexcept nogil:
+    """Write every line of a checked job to out; return the bytes used."""
+    cdef char *start = out
+    cdef Py_ssize_t k
+    cdef uint32_t value
+    cdef int c
+    cdef const Cell *cell
+    for k in range(job.nrows):
+        out = _put(out, job.pieces[0], job.piece_lens[0])
+        out += _format_ip16(job.column + 16 * <Py_ssize_t>job.rows[k], out)
+        out = _put(out, job.pieces[1], job.piece_lens[1])
+        for c in range(job.ncells):
+            cell = &job.cells[c]
+            value = cell.values[k]
+            if cell.kind == K_DECIMAL:
+                out += _decimal(value, out)
+            elif cell.kind == K_ISO_TIME:
+                out += _iso_time(value, out)
+            else:
+                out = _put(out, cell.texts[value], cell.lengths[value])
+            out = _put(out, job.pieces[c + 2], job.piece_lens[c + 2])
+    return out - start
+
+
+cdef void _free_tables(Job *job) noexcept:
+    cdef int c
+    for c in range(job.ncells):
+        free(job.cells[c].texts)
+        free(job.cells[c].lengths)
+        job.cells[c].texts = NULL
+        job.cells[c].lengths = NULL
+
+
+cdef int _load_table(Cell *cell, tuple table, int index) except -1:
+    cdef Py_ssize_t k
+    cdef Py_ssize_t n = len(table)
+    for entry in table:
+        if not isinstance(entry, bytes):
+            raise TypeError(
+                f"cell {index}: table entries must be bytes, not {type(entry).__name__}"
+            )
+    cell.size = n
+    cell.texts = <const char **>malloc(max(n, 1) * sizeof(char *))
+    cell.lengths = <Py_ssize_t *>malloc(max(n, 1) * sizeof(Py_ssize_t))
+    if cell.texts == NULL or cell.lengths == NULL:
+        raise MemoryError()
+    for k in range(n):
+        entry = table[k]
+        cell.texts[k] = <bytes>entry
+        cell.lengths[k] = len(<bytes>entry)
+    return 0
+
+
+cdef int _load_cells(Job *job, object pieces, object cells, list keep) except -1:
+    """Check pieces and cells and point the job at them (kept alive in keep)."""
+    cdef int c
+    cdef Py_ssize_t bad
+    cdef const uint32_t[::1] values
+    cdef Cell *cell
+    cdef tuple table
+    pieces = tuple(pieces)
+    cells = tuple(cells)
+    keep.append(pieces)
+    if len(cells) > C_MAX_CELLS:
+        raise ValueError(f"at most {C_MAX_CELLS} cells, got {len(cells)}")
+    if len(pieces) != len(cells) + 2:
+        raise ValueError(
+            f"{len(cells)} cells need {len(cells) + 2} pieces, got {len(pieces)}"
+        )
+    job.fixed = 0
+    for c, piece in enumerate(pieces):
+        if not isinstance(piece, bytes):
+            raise TypeError(f"pieces must be bytes, not {type(piece).__name__}")
+        job.pieces[c] = <bytes>piece
+        job.piece_lens[c] = len(<bytes>piece)
+        job.fixed += job.piece_lens[c]
+    job.ncells = 0
+    for c, spec in enumerate(cells):
+        kind, raw, table_spec = spec
+        if kind not in (K_DECIMAL, K_ISO_TIME, K_LOOKUP):
+            raise ValueError(f"cell {c}: unknown kind {kind!r}")
+        view = _u32(raw, f"cell {c} values")
+        if len(view) != job.nrows:
+            raise ValueError(f"cell {c} has {len(view)} values for {job.nrows} rows")
+        values = view
+        keep.append(view)
+        cell = &job.cells[c]
+        cell.kind = kind
+        cell.values = &values[0] if job.nrows else NULL
+        cell.texts = NULL
+        cell.lengths = NULL
+        cell.size = 0
+        job.ncells = c + 1
+        if kind != K_LOOKUP:
+            continue
+        table = tuple(table_spec)
+        keep.append(table)
+        _load_table(cell, table, c)
+        if job.nrows > NOGIL_ROWS:
+            with nogil:
+                bad = _bad_value(cell, job.nrows)
+        else:
+            bad = _bad_value(cell, job.nrows)
+        if bad >= 0:
+            raise IndexError(
+                f"cell {c}: value {cell.values[bad]} out of range "
+                f"for a table of {cell.size}"
+            )
+    return 0
+
+
+def render_lines(column, rows, pieces, cells=()):
+    """Render one line per row: fixed pieces around the address and its cells.
+
+    Line ``i`` is ``pieces[0]``, the address of ``column[rows[i]]`` (as
+    ``ipcore.render_ips`` prints it), ``pieces[1]``, cell 0 of row ``i``,
+    ``pieces[2]``, ..., the last cell, ``pieces[-1]``.
+
+    Args:
+        column: N consecutive 16-byte storage-form addresses.
+        rows: Native uint32 row indexes into ``column``.
+        pieces: ``len(cells) + 2`` byte strings written between the fields.
+        cells: At most 32 ``(kind, values, table)``: ``values`` holds one
+            uint32 per row; ``kind`` is :data:`DECIMAL`, :data:`ISO_TIME` or
+            :data:`LOOKUP` (prints ``table[value]``; ``table`` is ignored
+            for the other kinds).
+
+    Returns:
+        The concatenated lines.
+
+    Raises:
+        IndexError: A row is not below N, or a LOOKUP value is not below
+            the table's length.
+        ValueError: The column length is not a multiple of 16, the number
+            of pieces does not match, a cell's length differs from the
+            rows', a kind is unknown, or there are more than 32 cells.
+        TypeError: A buffer is not uint32, or a piece or table entry is not
+            bytes.
+    """
+    cdef const uint8_t[::1] col = _column(column)
+    cdef const uint32_t[::1] idx = _u32(rows, "rows")
+    cdef Job job
+    cdef list keep = []
+    cdef Py_ssize_t bad
+    cdef Py_ssize_t size
+    cdef Py_ssize_t used
+    cdef PyObject *raw
+    cdef char *out
+    job.ncells = 0
+    job.nrows = idx.shape[0]
+    job.count = col.shape[0] // 16
+    job.rows = &idx[0] if job.nrows else NULL
+    job.column = &col[0] if job.count else NULL
+    try:
+        _load_cells(&job, pieces, cells, keep)
+        if job.nrows == 0:
+            return b""
+        if job.nrows > NOGIL_ROWS:
+            with nogil:
+                bad = _bad_row(&job)
+        else:
+            bad = _bad_row(&job)
+        if bad >= 0:
+            raise IndexError(
+                f"row {job.rows[bad]} out of range for a column of {job.count}"
+            )
+        if job.nrows > NOGIL_ROWS:
+            with nogil:
+                size = _size(&job)
+        else:
+            size = _size(&job)
+        # 4 bytes of slack: the IP core copies dotted-quad octets 4 at a time.
+        raw = PyBytes_FromStringAndSize_raw(NULL, size + 4)
+        out = PyBytes_AS_STRING_raw(raw)
+        if job.nrows > NOGIL_ROWS:
+            with nogil:
+                used = _render(&job, out)
+        else:
+            used = _render(&job, out)
+        _PyBytes_Resize(&raw, used)
+        result = <object>raw  # takes a new reference; drop the creation one
+        Py_DECREF(result)
+        return result
+    finally:
+        _free_tables(&job)
+
+
+cdef Py_ssize_t _keep(const uint8_t *column, Py_ssize_t count, const uint32_t *rows,
+                      Py_ssize_t nrows, int version, bint firewall_safe,
+                      uint8_t *out) noexcept nogil:
+    """Fill out[k] with 1 to keep row k, 0 to drop it; return the first bad row or -1."""
+    cdef Py_ssize_t k
+    cdef const uint8_t *b
+    cdef bint mapped
+    cdef int code
+    cdef uint32_t v4
+    cdef uint64_t hi
+    cdef uint64_t lo
+    cdef int j
+    for k in range(nrows):
+        if rows[k] >= count:
+            return k
+        b = column + 16 * <Py_ssize_t>rows[k]
+        mapped = _is_mapped(b)
+        if version and (version == 4) != mapped:
+            out[k] = 0
+            continue
+        out[k] = 1
+        if not firewall_safe:
+            continue
+        if mapped:
+            v4 = (<uint32_t>b[12] << 24 | <uint32_t>b[13] << 16
+                  | <uint32_t>b[14] << 8 | b[15])
+            code = _classify_v4(v4)
+        else:
+            hi = 0
+            lo = 0
+            for j in range(8):
+                hi = hi << 8 | b[j]
+                lo = lo << 8 | b[8 + j]
+            code = _classify_v6(hi, lo)
+        out[k] = 0 if _UNBLOCKABLE[code & 15] else 1
+    return -1
+
+
+def keep_rows(column, rows, version=0, firewall_safe=False):
+    """Say which rows a blacklist of one family, or a firewall, may list.
+
+    Args:
+        column: N consecutive 16-byte storage-form addresses.
+        rows: Native uint32 row indexes into ``column``.
+        version: 4 or 6 keeps only that family; 0 keeps both.
+        firewall_safe: Drop addresses a firewall must never block
+            (loopback, private, link-local, shared, unspecified, multicast,
+            reserved).
+
+    Returns:
+        A numpy bool array, True for each row to keep.
+
+    Raises:
+        IndexError: A row is not below N.
+        ValueError: The column length is not a multiple of 16, or
+            ``version`` is not 0, 4 or 6.
+        TypeError: ``rows`` is not a uint32 buffer.
+    """
+    if version not in (0, 4, 6):
+        raise ValueError(f"version must be 0, 4 or 6, not {version!r}")
+    cdef const uint8_t[::1] col = _column(column)
+    cdef const uint32_t[::1] idx = _u32(rows, "rows")
+    cdef Py_ssize_t nrows = idx.shape[0]
+    cdef Py_ssize_t count = col.shape[0] // 16
+    cdef int family = version
+    cdef bint safe = bool(firewall_safe)
+    cdef Py_ssize_t bad
+    keep = np.ones(nrows, dtype=bool)
+    if nrows == 0:
+        return keep
+    cdef uint8_t[::1] out = keep.view(np.uint8)
+    cdef const uint8_t *cp = &col[0] if count else NULL
+    if nrows > NOGIL_ROWS:
+        with nogil:
+            bad = _keep(cp, count, &idx[0], nrows, family, safe, &out[0])
+    else:
+        bad = _keep(cp, count, &idx[0], nrows, family, safe, &out[0])
+    if bad >= 0:
+        raise IndexError(f"row {idx[bad]} out of range for a column of {count}")
+    return keep
