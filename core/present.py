@@ -72,47 +72,51 @@ def check_payload(
     """Return the check response for ``ip`` (``record`` None = not listed)."""
     version, value = ipcore.parse_ip(ip)
     reason = ipcore.classify(version, value)
-    payload: dict[str, Any] = {
-        "ip": ipcore.format_ip(version, value),
-        "found": record is not None,
-        "confidenceLevel": 0,
-        "rawConfidenceLevel": 0,
-        "isPublic": reason is None,
-        "nonPublicReason": reason,
-    }
     if record is None:
-        payload["snapshot"] = snapshot.sequence
-        return payload
+        return {
+            "ip": ipcore.format_ip(version, value),
+            "found": False,
+            "confidenceLevel": 0,
+            "rawConfidenceLevel": 0,
+            "isPublic": reason is None,
+            "nonPublicReason": reason,
+            "snapshot": snapshot.sequence,
+        }
     behaviors, primitives = _catalog_views(snapshot)
     details = record.details()
     whitelist = None
     if record.benign_source:
         source = snapshot.benign_sources[record.benign_source - 1]
         whitelist = {"source": source["name"], "discount": source.get("discount")}
-    payload.update(
-        confidenceLevel=record.raw_score if ignore_whitelist else record.score,
-        rawConfidenceLevel=record.raw_score,
-        whitelist=whitelist,
-        geolocation=geolocation(snapshot, record.country, record.asn),
-        firstSeen=iso(record.first_seen),
-        lastSeen=iso(record.last_seen),
-        totalSessions=record.sessions,
-        totalEvents=record.events,
-        maxSeverity=severity_name(record.max_severity),
-        protocols=[
+    # PERF: one literal in the answer's key order (no update() of a draft)
+    payload: dict[str, Any] = {
+        "ip": ipcore.format_ip(version, value),
+        "found": True,
+        "confidenceLevel": record.raw_score if ignore_whitelist else record.score,
+        "rawConfidenceLevel": record.raw_score,
+        "isPublic": reason is None,
+        "nonPublicReason": reason,
+        "whitelist": whitelist,
+        "geolocation": geolocation(snapshot, record.country, record.asn),
+        "firstSeen": iso(record.first_seen),
+        "lastSeen": iso(record.last_seen),
+        "totalSessions": record.sessions,
+        "totalEvents": record.events,
+        "maxSeverity": severity_name(record.max_severity),
+        "protocols": [
             {"protocol": PROTOCOLS[pid], "sessions": sessions, "events": events}
             for pid, sessions, events in details.protocols
         ],
-        behaviors=[{**behaviors[i], "count": n} for i, n in details.behaviors],
-        primitives=[{**primitives[i], "count": n} for i, n in details.primitives],
-        reports={
+        "behaviors": [{**behaviors[i], "count": n} for i, n in details.behaviors],
+        "primitives": [{**primitives[i], "count": n} for i, n in details.primitives],
+        "reports": {
             "total": record.reports,
             "distinctReporters": record.reporters,
             "lastReportedAt": iso(record.last_reported),
             "categories": {CATEGORIES[c - 1]: n for c, n in details.categories},
         },
-        snapshot=snapshot.sequence,
-    )
+        "snapshot": snapshot.sequence,
+    }
     return payload
 
 

@@ -87,7 +87,7 @@ class RequestMetrics:
         elapsed = time.perf_counter() - started
         try:
             status = resp.status_code
-            table = self.table
+            table = self._table or self.table
             table.observe(req.uri_template, status, elapsed)
             if status == 429:
                 family = _family(resp)

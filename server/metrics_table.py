@@ -21,6 +21,7 @@ start from zero.
 import hashlib
 import os
 import threading
+from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,8 +89,10 @@ class MetricsTable:
     ) -> None:
         self.routes = [*sorted(set(routes)), UNMATCHED]
         self.families = tuple(families)
-        self._route_index = {route: i for i, route in enumerate(self.routes)}
         self._family_index = {family: i for i, family in enumerate(self.families)}
+        self._bases = {
+            route: _HEADER_WORDS + i * _PER_ROUTE for i, route in enumerate(self.routes)
+        }
         layout = "\n".join([*self.routes, "", *self.families, "", repr(BUCKETS)])
         self.layout_hash = hashlib.blake2b(layout.encode(), digest_size=8).digest()
         self.path = directory / f"requests-{self.layout_hash.hex()}.words"
@@ -122,21 +125,17 @@ class MetricsTable:
             return self._words
 
     def _route_base(self, route: str | None) -> int:
-        index = self._route_index.get(route or UNMATCHED)
-        if index is None:
-            index = self._route_index[UNMATCHED]
-        return _HEADER_WORDS + index * _PER_ROUTE
+        base = self._bases.get(route or UNMATCHED)  # PERF: one dict look-up
+        if base is None:
+            base = self._bases[UNMATCHED]
+        return base
 
     def observe(self, route: str | None, status: int, seconds: float) -> None:
         """Count one answered request of ``route`` (None: no route matched)."""
         words = self._open()
         base = self._route_base(route)
         words.add(base + min(max(status // 100, 1), 5) - 1, 1)
-        bucket = len(BUCKETS)
-        for i, bound in enumerate(BUCKETS):
-            if seconds <= bound:
-                bucket = i
-                break
+        bucket = bisect_left(BUCKETS, seconds)  # the first bound >= seconds
         words.add(base + len(STATUS_CLASSES) + bucket, 1)
         words.add(base + _PER_ROUTE - 1, max(0, int(seconds * 1_000_000)))
 

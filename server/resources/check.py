@@ -16,8 +16,10 @@ class CheckResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, ip: str) -> None:
         """Answer the check (one lookup); unknown IPs are ``found: false``."""
-        ignore = flag(req, "ignoreWhitelist")
-        explain = flag(req, "explain")
+        ignore = explain = False
+        if req.query_string:  # PERF: most checks have no parameters to parse
+            ignore = flag(req, "ignoreWhitelist")
+            explain = flag(req, "explain")
         snapshot = self.store.current()
         record = snapshot.lookup(ip)
         req.context.charge("lookups")

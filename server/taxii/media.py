@@ -71,7 +71,10 @@ class TaxiiMedia:
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Refuse an ``Accept`` header that rules TAXII 2.1 out."""
-        if _is_taxii(req) and not acceptable(req.get_header("Accept")):
+        path = req.path
+        if not path.startswith(PREFIX):  # PERF: one C call for non-TAXII paths
+            return
+        if _is_taxii(path) and not acceptable(req.get_header("Accept")):
             raise falcon.HTTPNotAcceptable(
                 description=f"the Accept header must allow {MEDIA_TYPE} "
                 f"(got {req.get_header('Accept')!r})"
@@ -85,7 +88,8 @@ class TaxiiMedia:
         req_succeeded: bool,
     ) -> None:
         """Re-shape an error answer as a TAXII error message."""
-        if not _is_taxii(req):
+        path = req.path
+        if not path.startswith(PREFIX) or not _is_taxii(path):
             return
         status = resp.status_code
         if status < 400 or not isinstance(resp.data, bytes):
@@ -106,6 +110,5 @@ class TaxiiMedia:
         resp.content_type = MEDIA_TYPE
 
 
-def _is_taxii(req: falcon.Request) -> bool:
-    path = req.path
+def _is_taxii(path: str) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
