@@ -11,8 +11,10 @@ community reports. The result of a batch is a :class:`Changes` to commit.
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from sikker.builder import stats
 from sikker.builder.engine import Engine, SessionMatch
 from sikker.builder.evidence import Evidence
+from sikker.builder.fields import extract
 from sikker.builder.state import EMAILS, USERNAMES, Changes, State
 from sikker.core import ipcore
 
@@ -77,6 +79,9 @@ class _Batch:
         self.closed: set[bytes] = set()
         self.usernames: dict[str, dict[str, Any]] = {}
         self.emails: dict[str, dict[str, Any]] = {}
+        self.day_sessions: dict[tuple[int, str], int] = {}
+        self.examples: dict[str, list[str]] = {}
+        self.known = stats.example_counts(aggregator.state.stats())
 
     def _evidence(self, ip16: bytes) -> Evidence:
         ev = self.evidence.get(ip16)
@@ -86,13 +91,15 @@ class _Batch:
         return ev
 
     def _session(
-        self, key: bytes, protocol: str, ev: Evidence
+        self, key: bytes, protocol: str, ev: Evidence, ts: int
     ) -> tuple[dict[str, Any], SessionMatch]:
         live = self.sessions.get(key)
         if live is None:
             stored = self.agg.state.session(key)
             if stored is None:  # a new session (or a late event of a forgotten one)
                 ev.add_session(protocol)
+                day = (ts // 86_400, protocol)
+                self.day_sessions[day] = self.day_sessions.get(day, 0) + 1
                 live = (
                     {"protocol": protocol, "last": 0},
                     self.agg.engine.session(protocol),
@@ -109,10 +116,12 @@ class _Batch:
         ev = self._evidence(ip16)
         ev.seen(ts)
         key = f"{event['sensor']}/{event['session']}".encode()
-        session, match = self._session(key, protocol, ev)
+        session, match = self._session(key, protocol, ev, ts)
         session["last"] = max(session["last"], ts)
         ev.add_event(protocol)
         primitives, behaviors = match.add(event)
+        if primitives:
+            self._examples(event, protocol, primitives)
         if primitives or behaviors:
             ev.add_matches(
                 {self.agg.behavior_ids[i] for i in behaviors},
@@ -127,6 +136,28 @@ class _Batch:
                 self._count(self.emails, EMAILS, str(recipient).lower(), ts, protocol)
         elif kind == "close":
             self.closed.add(key)
+
+    def _examples(
+        self, event: dict[str, Any], protocol: str, primitives: set[int]
+    ) -> None:
+        """Keep the values that made primitives match, while they lack examples."""
+        ids = self.agg.primitive_ids
+        wanted = {
+            i
+            for i in primitives
+            if self.known.get(ids[i], 0) + len(self.examples.get(ids[i], ()))
+            < stats.EXAMPLES
+        }
+        if not wanted:
+            return
+        engine = self.agg.engine
+        for field, value in extract(event, protocol, engine.local_domains):
+            matched = engine.match_value(protocol, field, value)
+            for index in wanted.intersection(matched):
+                shown = stats.sanitise(value)
+                mine = self.examples.setdefault(ids[index], [])
+                if shown and shown not in mine:
+                    mine.append(shown)
 
     def report(self, event: dict[str, Any]) -> None:
         ip16 = ipcore.to_ip16(event["src_ip"])
@@ -166,4 +197,6 @@ class _Batch:
             sessions=sessions,
             usernames=self.usernames,
             emails=self.emails,
+            day_sessions=self.day_sessions,
+            examples=self.examples,
         )

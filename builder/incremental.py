@@ -15,10 +15,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from sikker.builder import compaction
+from sikker.builder import compaction, stats
 from sikker.builder.aggregate import Aggregator
 from sikker.builder.alert_matcher import AlertMatcher
 from sikker.builder.benign import BenignIndex
@@ -34,6 +35,7 @@ from sikker.builder.state import (
     EMAIL_KIND,
     EMAILS,
     IP_KIND,
+    STATS,
     USERNAME_KIND,
     USERNAMES,
     Changes,
@@ -45,6 +47,7 @@ from sikker.builder.writer import Delta, Intel, Overlay
 from sikker.core.config import Config
 from sikker.core.eventlog import EventLog
 from sikker.core.generation import Generation, open_generation
+from sikker.core.landscape import snapshot_stats
 from sikker.core.layout import EVENTS_DIR, STATE_DIR, TMP_PREFIX
 from sikker.core.manifest import Manifest
 from sikker.core.records import Record, RecordTable
@@ -98,6 +101,7 @@ class IncrementalBuilder:
             seed=self._seed,
             session_timeout=config.session_timeout,
         )
+        self._seed_stats()
         #: Addresses approved removal requests keep out of generations.
         self.delisting = Delisting(self.data_dir, self.state)
         #: Called with each step's changes once they are published.
@@ -317,13 +321,16 @@ class IncrementalBuilder:
         return list(self.state.all_evidence())
 
     def _intel(self, since: int | None) -> Intel:
-        """Return intel changed after event ``since`` (None: all of it)."""
+        """Return intel changed after event ``since`` (None: all of it), and
+        the activity statistics (every generation carries all of them)."""
         if since is None:
             return Intel(
                 dict(self.state.all_intel(USERNAMES)),
                 dict(self.state.all_intel(EMAILS)),
+                self._stats(),
             )
         return Intel(
+            stats=self._stats(),
             usernames={
                 name.decode(): self.state.intel(USERNAMES, name.decode()) or {}
                 for name in self.state.changed_since(since, USERNAME_KIND)
@@ -333,6 +340,17 @@ class IncrementalBuilder:
                 for name in self.state.changed_since(since, EMAIL_KIND)
             },
         )
+
+    def _stats(self) -> dict[str, Any]:
+        return self.state.stats()
+
+    def _seed_stats(self) -> None:
+        """Start the statistics from a published snapshot's (imported or demo
+        data), once, as evidence starts from its records."""
+        if self.state.meta(STATS) is None:
+            current = self._current()
+            found = snapshot_stats(current) if current is not None else {}
+            self.state.set_meta(STATS, stats.seeded(found))
 
     # -- the loop ----------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from typing import Any
 import lmdb
 import orjson
 
+from sikker.builder import stats
 from sikker.builder.evidence import Evidence
 
 IPS, SESSIONS, USERNAMES, EMAILS, DIRTY, META = (
@@ -34,6 +35,8 @@ TABLES = (IPS, SESSIONS, USERNAMES, EMAILS, DIRTY, META)
 #: Kinds of keys in the ``dirty`` table.
 IP_KIND, USERNAME_KIND, EMAIL_KIND = b"i", b"u", b"e"
 _SEQ = struct.Struct(">Q")
+#: The ``meta`` key of the activity statistics.
+STATS = "stats"
 _GROWTH = 2
 
 
@@ -48,6 +51,10 @@ class Changes:
     )  # None = drop
     usernames: dict[str, dict[str, Any]] = field(default_factory=dict)
     emails: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: New sessions per (UTC day number, protocol), for the statistics.
+    day_sessions: dict[tuple[int, str], int] = field(default_factory=dict)
+    #: New sanitised examples per primitive id, for the statistics.
+    examples: dict[str, list[str]] = field(default_factory=dict)
 
 
 class State:
@@ -82,6 +89,10 @@ class State:
         """Store a JSON value in ``meta``."""
         with self._env.begin(write=True, db=self._dbs[META]) as txn:
             txn.put(key.encode(), orjson.dumps(value))
+
+    def stats(self) -> dict[str, Any]:
+        """Return the activity statistics document (builder/stats.py)."""
+        return dict(self.meta(STATS) or {})
 
     def evidence(self, ip16: bytes) -> Evidence | None:
         """Return the stored evidence of an address."""
@@ -159,7 +170,20 @@ class State:
                 for name, intel in values.items():
                     txn.put(name.encode(), orjson.dumps(intel), db=dbs[table])
                     txn.put(kind + name.encode(), mark, db=dbs[DIRTY])
+            self._merge_stats(txn, changes)
             txn.put(b"cursor", mark, db=dbs[META])
+
+    def _merge_stats(self, txn: Any, changes: Changes) -> None:
+        if not (changes.day_sessions or changes.usernames or changes.examples):
+            return
+        raw = txn.get(STATS.encode(), db=self._dbs[META])
+        merged = stats.merge(
+            orjson.loads(raw) if raw else None,
+            changes.day_sessions,
+            {name: int(i.get("total", 0)) for name, i in changes.usernames.items()},
+            changes.examples,
+        )
+        txn.put(STATS.encode(), orjson.dumps(merged), db=self._dbs[META])
 
     def mark_changed(self, addresses: list[bytes], after: int) -> None:
         """Mark addresses as changed after event ``after`` (no new evidence).

@@ -88,6 +88,8 @@ class Generation:
         self.benign_sources: list[dict[str, Any]] = meta["benign_sources"]
         #: Cardinality of every stored bitmap, by name.
         self.bitmap_sizes: dict[str, int] = meta["bitmaps"]
+        #: The builder's activity statistics ({} when it recorded none).
+        self.stats: dict[str, Any] = meta.get("stats") or {}
         self._bitmaps: dict[str, FrozenBitMap] = {}
         self._bitmap_lock = threading.Lock()
 

@@ -183,7 +183,6 @@ def snapshot_stats(snapshot: Snapshot) -> dict[str, Any]:
     when the snapshot holds none (docs/snapshot-format.md).
     """
     for layer in reversed(snapshot.layers):
-        stats = getattr(layer, "stats", None)
-        if stats:
-            return dict(stats)
+        if layer.stats:
+            return dict(layer.stats)
     return {}

@@ -61,14 +61,28 @@ def _build(config: Config, args: argparse.Namespace) -> dict[str, Any]:
     from sikker.builder.publish import publish
 
     progress = _progress(args)
+    intel = None
     if getattr(args, "records", None):
         table = _records_table(args.records)
     elif getattr(args, "demo", True) or args.ips:
         table = _demo_table(args.ips or config.demo_ips, args.seed, progress)
+        intel = _demo_intel(table)
     else:
         return _build_from_events(config, progress)
-    manifest = publish(table, config.data_path, progress, keep=config.keep_snapshots)
+    manifest = publish(
+        table, config.data_path, progress, keep=config.keep_snapshots, intel=intel
+    )
     return _summary(config, manifest)
+
+
+def _demo_intel(table: Any) -> Any:
+    """Return the activity statistics a demo snapshot carries (docs/web.md)."""
+    import time
+
+    from sikker.builder.demo_stats import demo_stats
+    from sikker.builder.writer import Intel
+
+    return Intel(stats=demo_stats(table, int(time.time())))
 
 
 def _build_from_events(config: Config, progress: Any) -> dict[str, Any]:

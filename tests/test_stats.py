@@ -1,11 +1,14 @@
 """The builder's activity statistics: days, top usernames, examples."""
 
+from pathlib import Path
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sikker.builder import demo
 from sikker.builder.demo_stats import DEMO_DAYS, demo_stats
+from sikker.builder.publish import Publisher, publish
 from sikker.builder.stats import (
     DAYS,
     EXAMPLES,
@@ -14,7 +17,18 @@ from sikker.builder.stats import (
     merge,
     sanitise,
 )
+from sikker.builder.writer import Intel
+from sikker.core.landscape import snapshot_stats
 from sikker.core.vocab import PROTOCOLS
+from tests.test_incremental import (
+    PERSISTENCE,
+    T0,
+    append,
+    builder_for,
+    current,
+    full_build,
+    session,
+)
 
 DAY = 86_400
 
@@ -105,3 +119,56 @@ def test_demo_activity_spreads_each_ips_sessions_over_its_days() -> None:
             assert abs(shown.get(name, 0) - expected[p, d]) <= 1, (d, name)
     tried = list(stats["usernames"].values())
     assert tried == sorted(tried, reverse=True) and "root" in stats["usernames"]
+
+
+def test_the_builder_records_sessions_usernames_and_examples(tmp_path: Path) -> None:
+    append(tmp_path, session("45.33.12.7", "a1", PERSISTENCE))
+    append(tmp_path, session("45.33.12.8", "a2", PERSISTENCE, t=T0 + DAY * 1000))
+    full_build(tmp_path)
+    with current(tmp_path) as snap:
+        stats = snapshot_stats(snap)
+    day = day_name(T0 // 1000 // DAY)
+    assert stats["days"] == {
+        day: {"ssh": 1},
+        day_name(T0 // 1000 // DAY + 1): {"ssh": 1},
+    }
+    assert stats["usernames"] == {"root": 4}  # two sessions, two logins each
+    examples = stats["examples"]
+    assert examples["cmd-chattr-unlock"] == ["cd ~; chattr -ia .ssh; lockr -ia .ssh"]
+    assert examples["cmd-mdrfckr-key"][0].startswith("echo 'ssh-rsa")
+    assert all(len(v) == 1 for v in examples.values())  # the same values twice
+
+
+def test_each_generation_carries_every_statistic_so_far(tmp_path: Path) -> None:
+    append(tmp_path, session("45.33.12.7", "a1", ["uname -a"]))
+    full_build(tmp_path)
+    builder = builder_for(tmp_path)
+    try:
+        with Publisher(tmp_path) as publisher:
+            builder.log.append(session("45.33.12.9", "b1", ["uname -a"], sensor="x"))
+            assert builder.step(publisher).manifest is not None
+    finally:
+        builder.close()
+    with current(tmp_path) as snap:
+        assert snap.base is not None  # an overlay, which carries the totals
+        assert sum(c["ssh"] for c in snap.top.stats["days"].values()) == 2
+        assert snapshot_stats(snap)["usernames"] == {"root": 4}
+
+
+def test_a_demo_snapshots_statistics_seed_the_builders(tmp_path: Path) -> None:
+    now = T0 // 1000
+    table = demo.generate(300, seed=4, now=now)
+    publish(table, tmp_path, intel=Intel(stats=demo_stats(table, now)))
+    seeded = demo_stats(table, now)
+    append(tmp_path, session("45.33.12.7", "a1", ["uname -a"]))
+    builder = builder_for(tmp_path)
+    try:
+        with Publisher(tmp_path) as publisher:
+            builder.step(publisher)
+    finally:
+        builder.close()
+    with current(tmp_path) as snap:
+        stats = snapshot_stats(snap)
+    today = day_name(now // DAY)
+    assert stats["days"][today]["ssh"] == seeded["days"][today].get("ssh", 0) + 1
+    assert stats["usernames"]["root"] == seeded["usernames"]["root"] + 2
