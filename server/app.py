@@ -25,6 +25,8 @@ from sikker.server.resources.intel import IntelResource
 from sikker.server.resources.openapi import OpenApiResource
 from sikker.server.resources.sensor import SensorEventsResource
 from sikker.server.sync_routes import install as install_sync
+from sikker.server.web import install as install_web
+from sikker.server.web.site import Site
 
 
 class SikkerApp(falcon.App):
@@ -33,6 +35,7 @@ class SikkerApp(falcon.App):
     store: SnapshotStore
     config: Config
     keyed: Keyed
+    web: Site
 
 
 def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
@@ -61,6 +64,7 @@ def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
     install_community(app, config, store)
     install_sync(app, config, store)
     taxii.install(app, store, config, app.keyed.auth.authenticate)
+    app.web = install_web(app, config, store)  # last: it uses the accounts
     return app
 
 

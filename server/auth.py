@@ -197,13 +197,7 @@ class KeyAuth:
         """Set ``req.context.principal`` and the charging functions, or raise."""
         store, quota = self.service.handles()
         principal = self._principal(_key_of(req), store)
-        meter = Meter(principal, resp, quota, self.service.clock())
-        context = req.context
-        context.principal = principal
-        context.meter = meter
-        context.charge = meter.charge
-        context.charge_upto = meter.charge_upto
-        context.remaining = meter.remaining
+        attach(req, Meter(principal, resp, quota, self.service.clock()))
         return principal
 
     def principal(self, key: str) -> Principal:
@@ -244,6 +238,17 @@ class KeyAuth:
                 self._cache.pop(old, None)
         self._cache[key] = entry
         return entry
+
+
+def attach(req: falcon.Request, meter: Meter) -> None:
+    """Give ``req.context`` the principal and the charging functions of a meter
+    (the web site charges a signed-in account's quotas this way too)."""
+    context = req.context
+    context.principal = meter.principal
+    context.meter = meter
+    context.charge = meter.charge
+    context.charge_upto = meter.charge_upto
+    context.remaining = meter.remaining
 
 
 def _key_of(req: falcon.Request) -> str:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -32,28 +34,36 @@ def post(url: str, token: str, body: bytes) -> dict:
         return orjson.loads(resp.read())
 
 
-@pytest.fixture
-def live(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A demo snapshot served by gunicorn, with `sikker build --follow` beside it."""
+@contextmanager
+def live_server(data: Path, **settings: str) -> Iterator[tuple[str, str, str]]:
+    """Serve a demo snapshot with `sikker build --follow` beside it, as
+    `sikker demo` does; yield (base URL, sensor token, API key)."""
     env = dict(os.environ, SIKKER_FOLLOW_INTERVAL="0.2")
-    data = ["--data-dir", str(tmp_path)]
+    where = ["--data-dir", str(data)]
 
     def sikker(*args: str) -> str:
         done = subprocess.run(
-            [*CLI, *data, *args], check=True, env=env, capture_output=True, text=True
+            [*CLI, *where, *args], check=True, env=env, capture_output=True, text=True
         )
         return done.stdout.strip()
 
     sikker("build", "--demo", "--ips", "2000", "--quiet")
     token = sikker("sensor", "add", "hp-live")
-    key = api_key(tmp_path)
-    follower = subprocess.Popen([*CLI, *data, "build", "--follow", "--quiet"], env=env)
+    key = api_key(data)
+    follower = subprocess.Popen([*CLI, *where, "build", "--follow", "--quiet"], env=env)
     try:
-        with serving(tmp_path) as base:
+        with serving(data, **settings) as base:
             yield base, token, key
     finally:
         follower.send_signal(signal.SIGTERM)
         follower.wait(timeout=30)
+
+
+@pytest.fixture
+def live(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A demo snapshot served by gunicorn, with `sikker build --follow` beside it."""
+    with live_server(tmp_path) as running:
+        yield running
 
 
 @pytest.mark.slow

@@ -23,6 +23,7 @@ from sikker.server.openapi import (
     sensor,
     sync,
     taxii,
+    web,
 )
 
 #: The area modules; each has ``SCHEMAS`` and ``paths(config)``, some
@@ -39,6 +40,7 @@ AREAS = (
     taxii,
     integrations,
     ops,
+    web,
 )
 
 TAGS = [
@@ -51,6 +53,7 @@ TAGS = [
     {"name": "taxii", "description": "TAXII 2.1 collections of STIX indicators."},
     {"name": "integrations", "description": "Scripts and configs to download."},
     {"name": "operations", "description": "Health, metrics and this document."},
+    {"name": "web", "description": "The web site's pages and forms (HTML)."},
 ]
 
 

@@ -113,6 +113,13 @@ SECURITY_SCHEMES: dict[str, Schema] = {
         "scheme": "bearer",
         "description": "A sensor token from `sikker sensor add NAME`.",
     },
+    "webSession": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "sikker_session",
+        "description": "A web sign-in (POST /signin); forms also need their "
+        "CSRF token.",
+    },
 }
 
 #: Security requirement of the keyed /v1/key/ paths.
