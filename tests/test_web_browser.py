@@ -357,6 +357,8 @@ def test_every_page_renders_without_console_errors(
                     expected = 403
                 assert response.status == expected, (path, response.status)
                 assert tab.page.locator("main h1").count() == 1, path
+                wide = tab.page.evaluate("document.documentElement.scrollWidth")
+                assert wide <= WIDTHS[width][0], (path, width, wide)  # no sideways
                 tab.page.screenshot(
                     path=str(shots / f"{name}-{width}.png"), full_page=True
                 )
