@@ -75,6 +75,20 @@ def test_each_file_is_served_as_text_without_a_key(client, path: str) -> None:  
     resp.content.decode("utf-8")
 
 
+def test_a_current_copy_is_a_304_without_a_body(client) -> None:  # type: ignore[no-untyped-def]
+    path = sorted(FILES)[0]
+    etag = client.simulate_get(f"/integrations/{path}").headers["etag"]
+    again = client.simulate_get(
+        f"/integrations/{path}", headers={"If-None-Match": etag}
+    )
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == etag
+    stale = client.simulate_get(
+        f"/integrations/{path}", headers={"If-None-Match": '"0000"'}
+    )
+    assert stale.status_code == 200 and stale.content
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -66,6 +66,10 @@ def paths(config: Config) -> dict[str, Any]:
                         "The file, UTF-8 text; ETag is its quoted SHA-256.",
                         content={"text/plain": {"schema": {"type": "string"}}},
                     ),
+                    "304": {
+                        "description": "The client's copy is current "
+                        "(`If-None-Match` holds the ETag)."
+                    },
                     "404": error("No such file (`not_found`)."),
                 },
             }

@@ -45,7 +45,8 @@ class IntegrationFilesResource:
     def on_get_file(
         self, req: falcon.Request, resp: falcon.Response, tool: str, name: str
     ) -> None:
-        """Answer one file as UTF-8 text, or a 404 naming the index."""
+        """Answer one file as UTF-8 text (304 when the client's copy is current),
+        or a 404 naming the index."""
         found = self.files.get(f"{tool}/{name}")
         if found is None:
             respond(
@@ -56,8 +57,11 @@ class IntegrationFilesResource:
                 "/integrations",
             )
             return
-        resp.content_type = TEXT
-        resp.data = found.data
         resp.cache_control = ["public", "max-age=300"]
         resp.etag = f'"{found.sha256}"'
         resp.set_header("X-Content-Type-Options", "nosniff")
+        if found.sha256 in (req.if_none_match or ()):
+            resp.status = falcon.HTTP_304
+            return
+        resp.content_type = TEXT
+        resp.data = found.data
