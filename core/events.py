@@ -131,7 +131,10 @@ def parse_ts(value: Any, field: str = "ts") -> int:
     if isinstance(value, int | float):
         if not math.isfinite(value):
             raise InvalidEventError(field, "must be a finite number")
-        ms = round(value * 1000 if value < _MS_THRESHOLD else value)
+        ms_float = value * 1000 if value < _MS_THRESHOLD else value
+        if not math.isfinite(ms_float):  # -1e307 seconds: no such millisecond
+            raise InvalidEventError(field, "must be between 2000-01-01 and 2100-01-01")
+        ms = round(ms_float)
     elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip())
@@ -186,10 +189,10 @@ def _source(value: str, accept_private: bool) -> str:
 
 def parse_protocol(value: Any) -> str:
     """Return a protocol of :data:`PROTOCOLS` (case-insensitive, aliases)."""
-    if value in _PROTOCOL_SET:
-        return value
     if not isinstance(value, str):
         raise InvalidEventError("protocol", f"must be a string, got {_kind(value)}")
+    if value in _PROTOCOL_SET:
+        return value
     name = value.strip().lower()
     name = PROTOCOL_ALIASES.get(name, name)
     if name not in PROTOCOLS:
@@ -327,7 +330,7 @@ def normalize(
     if not isinstance(obj, Mapping):
         raise InvalidEventError("event", f"must be a JSON object, got {_kind(obj)}")
     kind = obj.get("event")
-    if kind not in EVENT_TYPES:
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
         what = repr(kind)[:40] if kind is not None else "missing"
         raise InvalidEventError(
             "event", f"{what}; expected one of {', '.join(EVENT_TYPES)}"

@@ -74,7 +74,9 @@ def test_timestamps_in_every_accepted_form_become_epoch_ms(value: Any) -> None:
     assert parse_ts(value) == 1795351569016
 
 
-@pytest.mark.parametrize("value", [True, "yesterday", 12, 5_000_000_000_000, None, []])
+@pytest.mark.parametrize(
+    "value", [True, "yesterday", 12, 5_000_000_000_000, None, [], -1e307, "-1e307"]
+)
 def test_bad_timestamps_are_rejected_naming_ts(value: Any) -> None:
     assert field_of(event(ts=value)) == "ts"
 
@@ -84,6 +86,20 @@ def test_a_missing_required_field_is_named(missing: str) -> None:
     obj = event()
     del obj[missing]
     assert field_of(obj) == missing
+
+
+@pytest.mark.parametrize("value", [["command"], {"command": 1}, 3, True])
+def test_an_event_type_that_is_not_a_string_is_rejected_naming_event(
+    value: Any,
+) -> None:
+    assert field_of(event(event=value)) == "event"
+
+
+@pytest.mark.parametrize("value", [["ssh"], {"ssh": 1}, 22, True])
+def test_a_protocol_that_is_not_a_string_is_rejected_naming_protocol(
+    value: Any,
+) -> None:
+    assert field_of(event(protocol=value)) == "protocol"
 
 
 def test_errors_say_what_is_wrong() -> None:
