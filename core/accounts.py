@@ -54,6 +54,8 @@ GENERATION_FILE = "generation"
 MAX_KEYS = 10
 #: CIDRs in one account's report allow-list.
 MAX_RANGES = 100
+#: The tables a read replica copies from its primary (not ``usage``).
+DIRECTORY_TABLES = ("users", "emails", "keys", "account_keys")
 #: Days of usage history kept in the ``usage`` table.
 USAGE_DAYS = 62
 INITIAL_MAP_SIZE = 1 << 30
@@ -153,6 +155,7 @@ class AccountStore:
         self._dummy_hash: str | None = None
         self.path.mkdir(parents=True, exist_ok=True)
         os.chmod(self.path, 0o700)
+        self._secret_stamp = apikeys.secret_stamp(self.data_dir)  # before reading
         self.secret = apikeys.load_secret(self.data_dir)
         self._env: lmdb.Environment | None = lmdb.open(
             str(self.path),
@@ -387,8 +390,7 @@ class AccountStore:
             digest = apikeys.digest(self.secret, plaintext).hex()
             key = ApiKey(key_id, account_id, digest, int(time.time()), None, name)
             self._put_key(txn, key)
-            index = f"{account_id}\0{key_id}".encode()
-            txn.put(index, b"", db=self._db["account_keys"])
+            txn.put(_key_index(account_id, key_id), b"", db=self._db["account_keys"])
             return key, plaintext
 
         return self._write(write)
@@ -459,7 +461,7 @@ class AccountStore:
 
         account, found = self._read(read)
         stored = bytes.fromhex(found.digest) if found is not None else _NO_DIGEST
-        if not apikeys.matches(self.secret, key, stored) or found is None:
+        if not apikeys.matches(self._fresh_secret(), key, stored) or found is None:
             raise AuthError("unknown API key")
         if found.revoked is not None:
             raise KeyRevokedError(f"API key {key_id} was revoked")
@@ -468,6 +470,58 @@ class AccountStore:
         if account.disabled:
             raise AccountDisabledError("the account of this API key is disabled")
         return account, found
+
+    def _fresh_secret(self) -> bytes:
+        """Return the server secret, re-read once its file was replaced (a
+        read replica takes its primary's; a ``stat`` per uncached lookup)."""
+        stamp = apikeys.secret_stamp(self.data_dir)
+        if stamp != self._secret_stamp:
+            self._secret_stamp = stamp
+            self.secret = apikeys.load_secret(self.data_dir)
+        return self.secret
+
+    # -- read replicas ---------------------------------------------------------------
+
+    def export_directory(self) -> dict[str, list[dict[str, Any]]]:
+        """Return every account (its password hash left out) and every key.
+
+        What a read replica mirrors (``GET /v1/replica/accounts``); quota
+        usage stays with each node.
+        """
+
+        def read(txn: Any) -> dict[str, list[dict[str, Any]]]:
+            accounts = []
+            for _, raw in txn.cursor(db=self._db["users"]):
+                account = orjson.loads(raw)
+                account["password"] = ""
+                accounts.append(account)
+            keys = [orjson.loads(raw) for _, raw in txn.cursor(db=self._db["keys"])]
+            return {"accounts": accounts, "keys": keys}
+
+        return self._read(read)
+
+    def replace_directory(self, accounts: list[Account], keys: list[ApiKey]) -> None:
+        """Make the accounts and keys exactly these, in one transaction.
+
+        A read replica's copy of its primary's; servers drop their key
+        caches at their next request.
+        """
+
+        def write(txn: Any) -> None:
+            for name in DIRECTORY_TABLES:
+                txn.drop(self._db[name], delete=False)
+            for account in accounts:
+                self._put_account(txn, account)
+                txn.put(
+                    account.email.encode(), account.id.encode(), db=self._db["emails"]
+                )
+            for key in keys:
+                self._put_key(txn, key)
+                txn.put(
+                    _key_index(key.account, key.id), b"", db=self._db["account_keys"]
+                )
+
+        self._write(write)
 
     # -- report allow-list -----------------------------------------------------------
 
@@ -530,6 +584,10 @@ class AccountStore:
             return found
 
         return self._read(read)
+
+
+def _key_index(account_id: str, key_id: str) -> bytes:
+    return f"{account_id}\0{key_id}".encode()
 
 
 def _usage_key(period: int, family: str, owner: str) -> bytes:

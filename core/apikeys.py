@@ -121,6 +121,43 @@ def load_secret(data_dir: str | Path) -> bytes:
     return _read_secret(path)
 
 
+def secret_stamp(data_dir: str | Path) -> tuple[int, int, int] | None:
+    """Return a cheap token that changes when the secret file is replaced."""
+    try:
+        st = os.stat(Path(data_dir) / SECRET_FILE)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def store_secret(data_dir: str | Path, secret: bytes) -> bool:
+    """Make ``secret`` the server secret (a read replica takes its primary's).
+
+    Replaces ``<data_dir>/secret`` atomically (mode 0600) unless it already
+    holds it; returns whether it changed. Account stores re-read it.
+    """
+    path = Path(data_dir) / SECRET_FILE
+    try:
+        if _read_secret(path) == secret:
+            return False
+    except (FileNotFoundError, ConfigError):
+        pass
+    tmp = path.with_name(f".{SECRET_FILE}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, secret.hex().encode() + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return True
+
+
 def _read_secret(path: Path) -> bytes:
     mode = os.stat(path).st_mode
     if mode & 0o077:

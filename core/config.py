@@ -229,6 +229,31 @@ SETTINGS: tuple[Setting, ...] = (
         64,
         "Filters whose sets the sync endpoints keep (least recently served go).",
     ),
+    Setting(
+        "replica_of",
+        "",
+        "URL of the primary this server is a read replica of ('' = not a replica).",
+    ),
+    Setting(
+        "replica_token",
+        "",
+        "Token a replica sends its primary (`sikker replica add` on the primary).",
+    ),
+    Setting(
+        "replica_poll_seconds",
+        1.0,
+        "Seconds between a replica's checks for a new snapshot on its primary.",
+    ),
+    Setting(
+        "replica_writes",
+        "forward",
+        "What a replica does with writes: forward (to the primary) or reject (403).",
+    ),
+    Setting(
+        "replica_timeout",
+        10.0,
+        "Seconds a replica waits for its primary (sync and forwarded requests).",
+    ),
     Setting("log_level", "info", "gunicorn log level (debug, info, warning, error)."),
     Setting("access_log", "-", "gunicorn access log file ('-' = stderr, '' = off)."),
 )

@@ -51,6 +51,15 @@ class Manifest:
             data = orjson.loads(path.read_bytes())
         except (OSError, orjson.JSONDecodeError) as ex:
             raise SnapshotCorruptError(f"unreadable manifest {path}: {ex}") from ex
+        return cls.from_dict(data, path)
+
+    @classmethod
+    def from_dict(cls, data: Any, path: Path | str) -> "Manifest":
+        """Check a decoded manifest (from ``path``, named in errors).
+
+        Raises:
+            SnapshotCorruptError: not a manifest of this format.
+        """
         if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
             found = data.get("format") if isinstance(data, dict) else None
             raise SnapshotCorruptError(
@@ -61,7 +70,7 @@ class Manifest:
             manifest = cls(**data)
         except TypeError as ex:
             raise SnapshotCorruptError(f"unreadable manifest {path}: {ex}") from ex
-        if len(manifest.score_rows) != 101:
+        if not isinstance(manifest.score_rows, list) or len(manifest.score_rows) != 101:
             raise SnapshotCorruptError(f"{path}: score_rows must have 101 entries")
         return manifest
 

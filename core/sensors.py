@@ -27,7 +27,8 @@ TOKEN_PREFIX = "sks_"
 REGISTRY_FILE = "sensors.json"
 LOCK_FILE = "sensors.lock"
 #: Characters of a token kept in the registry to tell tokens apart.
-HINT_CHARS = len(TOKEN_PREFIX) + 6
+_HINT_RANDOM = 6
+HINT_CHARS = len(TOKEN_PREFIX) + _HINT_RANDOM
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _MAX_TOKEN = 128
 
@@ -46,19 +47,19 @@ class Sensor:
         return {"name": self.name, "created": self.created, "token": self.hint + "..."}
 
 
-def check_name(name: str) -> str:
-    """Return ``name`` if it is a valid sensor name, else raise SensorError."""
+def check_name(name: str, kind: str = "sensor", error: type = SensorError) -> str:
+    """Return ``name`` if it is a valid ``kind`` name, else raise ``error``."""
     if not _NAME.fullmatch(name):
-        raise SensorError(
-            f"invalid sensor name {name[:80]!r}: use 1-64 letters, digits, '.', '_'"
+        raise error(
+            f"invalid {kind} name {name[:80]!r}: use 1-64 letters, digits, '.', '_'"
             " or '-', starting with a letter or digit"
         )
     return name
 
 
-def new_token() -> str:
+def new_token(prefix: str = TOKEN_PREFIX) -> str:
     """Return a fresh random sensor token."""
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return prefix + secrets.token_urlsafe(32)
 
 
 def _digest(token: str) -> bytes:
@@ -66,11 +67,23 @@ def _digest(token: str) -> bytes:
 
 
 class SensorRegistry:
-    """The sensors of one data directory."""
+    """The sensors of one data directory.
+
+    Subclasses keep other token holders the same way (the class attributes
+    name the file, the token prefix and the errors; see
+    :mod:`sikker.core.replica_tokens`).
+    """
+
+    FILE = REGISTRY_FILE
+    LOCK = LOCK_FILE
+    PREFIX = TOKEN_PREFIX
+    KIND = "sensor"
+    ERROR: type[Exception] = SensorError
+    UNKNOWN: type[Exception] = UnknownSensorError
 
     def __init__(self, data_dir: str | Path) -> None:
         self.data_dir = Path(data_dir)
-        self.path = self.data_dir / REGISTRY_FILE
+        self.path = self.data_dir / self.FILE
         self._cache: tuple[Any, list[Sensor]] | None = None
 
     # -- file ------------------------------------------------------------------------
@@ -89,13 +102,13 @@ class SensorRegistry:
         except FileNotFoundError:
             return []
         except (OSError, ValueError, TypeError, KeyError) as ex:
-            raise SensorError(f"{self.path} is unreadable or corrupt: {ex}") from None
+            raise self.ERROR(f"{self.path} is unreadable or corrupt: {ex}") from None
 
     def _save(self, sensors: list[Sensor]) -> None:
         body = orjson.dumps(
             {"sensors": [asdict(s) for s in sensors]}, option=orjson.OPT_INDENT_2
         )
-        tmp = self.path.with_name(f".{REGISTRY_FILE}.{os.getpid()}.tmp")
+        tmp = self.path.with_name(f".{self.FILE}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.write(fd, body)
@@ -111,7 +124,7 @@ class SensorRegistry:
 
     def _locked(self) -> int:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.data_dir / self.LOCK, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
         return fd
 
@@ -126,19 +139,18 @@ class SensorRegistry:
 
     def add(self, name: str) -> tuple[Sensor, str]:
         """Register a sensor; return it and its token (shown only this once)."""
-        check_name(name)
+        check_name(name, self.KIND, self.ERROR)
         fd = self._locked()
         try:
             sensors = self._load()
             if any(s.name == name for s in sensors):
-                raise SensorError(
-                    f"sensor {name!r} already exists; remove it first to issue "
+                raise self.ERROR(
+                    f"{self.KIND} {name!r} already exists; remove it first to issue "
                     "a new token"
                 )
-            token = new_token()
-            sensor = Sensor(
-                name, int(time.time()), token[:HINT_CHARS], _digest(token).hex()
-            )
+            token = new_token(self.PREFIX)
+            hint = token[: len(self.PREFIX) + _HINT_RANDOM]
+            sensor = Sensor(name, int(time.time()), hint, _digest(token).hex())
             self._save([*sensors, sensor])
         finally:
             os.close(fd)
@@ -151,7 +163,7 @@ class SensorRegistry:
             sensors = self._load()
             gone = next((s for s in sensors if s.name == name), None)
             if gone is None:
-                raise UnknownSensorError(f"no sensor named {name!r}")
+                raise self.UNKNOWN(f"no {self.KIND} named {name!r}")
             self._save([s for s in sensors if s.name != name])
         finally:
             os.close(fd)
@@ -159,7 +171,7 @@ class SensorRegistry:
 
     def authenticate(self, token: str) -> str | None:
         """Return the name of the sensor holding ``token``, or None."""
-        if not token.startswith(TOKEN_PREFIX) or len(token) > _MAX_TOKEN:
+        if not token.startswith(self.PREFIX) or len(token) > _MAX_TOKEN:
             return None
         digest = _digest(token)
         found = None

@@ -295,3 +295,23 @@ class AdminOnlyError(AuthError):
 
     status = 403
     code = "admin_only"
+
+
+class ReplicaTokenError(SikkerError, ValueError):
+    """A replica token cannot be added or the replica registry is unreadable."""
+
+
+class UnknownReplicaError(ReplicaTokenError, LookupError):
+    """No replica of that name is registered."""
+
+
+class ReplicaError(SyncError):
+    """A read replica could not bring its snapshot in step with its primary."""
+
+
+class ReplicaProtocolError(ReplicaError, ValueError):
+    """The primary's answer is not in the documented form (docs/replication.md)."""
+
+
+class ReplicaDigestError(ReplicaError):
+    """A file pulled from the primary differs from its manifest (size, SHA-256)."""
