@@ -17,6 +17,9 @@ from sikker.server.keyed import Keyed
 from sikker.server.keyed import install as install_keyed
 from sikker.server.media import json_handlers
 from sikker.server.metrics import install as install_metrics
+from sikker.server.replica_health import health_section
+from sikker.server.replica_routes import install as install_replica
+from sikker.server.replica_routes import install_writes as install_replica_writes
 from sikker.server.resources.blacklist import BlacklistResource
 from sikker.server.resources.check import CheckResource
 from sikker.server.resources.health import HealthResource
@@ -50,19 +53,21 @@ def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
     app.req_options.media_handlers = media.Handlers(json_handlers())
     errors.install(app)
     install_metrics(app, config, store)  # first: it times and counts the rest
+    install_replica_writes(app, config)  # before keys: the primary checks those
     app.keyed = install_keyed(app, config)
     app.add_route("/v1/key/check/{ip}", CheckResource(store))
     app.add_route("/v1/key/blacklist", BlacklistResource(store, config))
     app.add_route("/v1/key/username/{username}", IntelResource(store, "username"))
     app.add_route("/v1/key/email/{email}", IntelResource(store, "email"))
     app.add_route("/v1/sensor/events", SensorEventsResource(config))
-    app.add_route("/healthz", HealthResource(store))
+    app.add_route("/healthz", HealthResource(store, health_section(config)))
     app.add_route("/openapi.json", OpenApiResource(config))
     files = IntegrationFilesResource()
     app.add_route("/integrations", files)
     app.add_route("/integrations/{tool}/{name}", files, suffix="file")
     install_community(app, config, store)
     install_sync(app, config, store)
+    install_replica(app, config, store, app.keyed.service)
     taxii.install(app, store, config, app.keyed.auth.authenticate)
     app.web = install_web(app, config, store)  # last: it uses the accounts
     return app

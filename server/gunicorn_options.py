@@ -36,11 +36,15 @@ def first_start(config: Config) -> Callable[[Any], None]:
     credentials on the first start (:func:`sikker.core.admin.ensure_admin`).
 
     It runs in the master before any worker is forked; the account store it
-    opens is closed again, so no LMDB environment crosses the fork.
+    opens is closed again, so no LMDB environment crosses the fork. A read
+    replica skips it: its secret and accounts are its primary's.
     """
 
     def on_starting(server: Any) -> None:
         from sikker.server.accounts import bootstrap
+
+        if config.replica_of:
+            return
 
         try:
             path, created = bootstrap(config)

@@ -17,6 +17,7 @@ from sikker.core.plans import FAMILIES
 from sikker.core.store import SnapshotStore
 from sikker.server.client import client_address, parse_proxies
 from sikker.server.metrics_middleware import RequestMetrics, route_templates
+from sikker.server.replica_health import metrics_section
 from sikker.server.resources.metrics import MetricsResource
 
 
@@ -41,6 +42,7 @@ def install(app: falcon.App, config: Config, store: SnapshotStore) -> RequestMet
             metrics,
             client=lambda req: client_address(req, trusted),
             last_event=lambda: _last_event(events),
+            extra=metrics_section(config),
         ),
     )
     return metrics

@@ -19,6 +19,7 @@ from sikker.cli_alerts import start_delivery_thread
 from sikker.cli_catalog import add_commands as add_catalog_commands
 from sikker.cli_client import add_commands as add_client_commands
 from sikker.cli_events import add_commands as add_event_commands
+from sikker.cli_replica import add_commands as add_replica_commands
 from sikker.cli_sync import add_commands as add_sync_commands
 from sikker.core.config import Config, load_config
 from sikker.core.format_names import FORMAT_NAMES
@@ -228,10 +229,16 @@ Try:
 
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
-    """Serve the data directory with gunicorn."""
+    """Serve the data directory with gunicorn (a read replica with --replica-of)."""
+    from sikker.cli_replica import start_sync, stop_sync
     from sikker.server.serve import serve
 
-    serve(config)
+    syncing = start_sync(config) if config.replica_of else None
+    try:
+        serve(config)
+    finally:
+        if syncing is not None:
+            stop_sync(syncing)
     return 0
 
 
@@ -482,6 +489,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("serve", cmd_serve, "serve the current snapshot with gunicorn")
     _add_serve_options(p)
+    p.add_argument(
+        "--replica-of",
+        metavar="URL",
+        help="serve as a read replica of this primary (setting replica_of)",
+    )
 
     p = command("check", cmd_check, "look up one IP in the current snapshot")
     p.add_argument("ip", help="IPv4 or IPv6 address")
@@ -524,6 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_alert_commands(command)
     add_admin_commands(command)
     add_sync_commands(command)
+    add_replica_commands(command)
     add_client_commands(command, sub.choices)  # last: extends check, blacklist
     return parser
 
@@ -537,6 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bind": getattr(args, "bind", None),
             "workers": getattr(args, "workers", None),
             "threads": getattr(args, "threads", None),
+            "replica_of": getattr(args, "replica_of", None),
         }
         config = load_config(args.config, overrides)
         return int(args.func(config, args))

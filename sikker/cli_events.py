@@ -159,17 +159,26 @@ def cmd_sensor(config: Config, args: argparse.Namespace) -> int:
     """Add, list or remove the sensors allowed to post events."""
     from sikker.core.sensors import SensorRegistry
 
-    registry = SensorRegistry(config.data_path)
+    return manage_tokens(
+        SensorRegistry(config.data_path),
+        args,
+        "Sensors send it as 'Authorization: Bearer <token>' to POST /v1/sensor/events.",
+    )
+
+
+def manage_tokens(registry: Any, args: argparse.Namespace, use: str) -> int:
+    """Run ``add``, ``list`` or ``remove`` on a token registry (sensors,
+    replicas); ``use`` tells a person where the new token goes."""
+    kind = registry.KIND
     as_json = getattr(args, "json", False)
     if args.action == "add":
-        sensor, token = registry.add(args.name)
+        entry, token = registry.add(args.name)
         if as_json:
-            _print_json({**sensor.public(), "token": token})
+            _print_json({**entry.public(), "token": token})
         else:
             print(
-                f"sensor {sensor.name!r} added; its token follows (shown only once, "
-                "keep it secret). Sensors send it as 'Authorization: Bearer <token>' "
-                "to POST /v1/sensor/events.",
+                f"{kind} {entry.name!r} added; its token follows (shown only once, "
+                f"keep it secret). {use}",
                 file=sys.stderr,
             )
             print(token)
@@ -179,15 +188,15 @@ def cmd_sensor(config: Config, args: argparse.Namespace) -> int:
         if as_json:
             _print_json({**gone.public(), "removed": True})
         else:
-            print(f"sensor {gone.name!r} removed; its token no longer works")
+            print(f"{kind} {gone.name!r} removed; its token no longer works")
         return 0
-    sensors = [s.public() for s in registry.sensors()]
+    entries = [s.public() for s in registry.sensors()]
     if as_json:
-        _print_json({"sensors": sensors})
-    elif not sensors:
-        print("no sensors registered; add one with `sikker sensor add NAME`")
+        _print_json({f"{kind}s": entries})
+    elif not entries:
+        print(f"no {kind}s registered; add one with `sikker {kind} add NAME`")
     else:
-        for s in sensors:
+        for s in entries:
             created = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(s["created"]))
             print(f"{s['name']:<24} {created}  {s['token']}")
     return 0
@@ -218,18 +227,25 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
     p = command("sensor", cmd_sensor, "manage the sensors allowed to post events")
+    add_token_actions(p, "sensor")
+
+
+def add_token_actions(p: argparse.ArgumentParser, kind: str) -> Any:
+    """Add the ``add``, ``list`` and ``remove`` actions of a token registry to
+    ``p`` (``sikker sensor``, ``sikker replica``); return the subparsers."""
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, help in (
-        ("add", "register a sensor and print its token once"),
-        ("list", "list the registered sensors"),
-        ("remove", "remove a sensor; its token stops working"),
+        ("add", f"register a {kind} and print its token once"),
+        ("list", f"list the registered {kind}s"),
+        ("remove", f"remove a {kind}; its token stops working"),
     ):
         sub = actions.add_parser(name, help=help, description=help)
         if name != "list":
-            sub.add_argument("name", metavar="NAME", help="sensor name")
+            sub.add_argument("name", metavar="NAME", help=f"{kind} name")
         sub.add_argument(
             "--json",
             action="store_true",
             default=argparse.SUPPRESS,
             help="print JSON for scripts",
         )
+    return actions

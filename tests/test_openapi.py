@@ -23,6 +23,7 @@ from sikker.server.openapi import build
 from sikker.server.taxii import ROOTS
 from tests.contract import Contract
 from tests.factories import PASSWORD, api_key, basic, bearer, table
+from tests.replica_scenario import replica_scenario
 from tests.web_scenario import web_scenario
 
 #: A webhook URL alerts may name (nothing delivers in these tests).
@@ -255,6 +256,7 @@ def _scenario(world: dict[str, Any]) -> list[tuple[str, str, dict[str, Any], int
         *_alert_scenario(world["spare_alerts"]),
         *_taxii_scenario(),
         *web_scenario(world["app"]),
+        *replica_scenario(world["app"]),
     ]
 
 

@@ -8,12 +8,10 @@ and nginx.
 
 import hashlib
 import ipaddress
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import falcon.testing
 import numpy as np
@@ -40,6 +38,7 @@ from sikker.sync_http import HttpTransport, Reply, checked
 from sikker.sync_state import SET_FILE, STATE_FILE, StateDir
 from tests.contract import Contract
 from tests.factories import FAST_KDF, RECORDS, api_key, bearer, table
+from tests.loopback import wsgi_server
 
 SNAPSHOT = "/v1/key/sync/snapshot"
 DELTA = "/v1/key/sync/delta"
@@ -548,22 +547,11 @@ def test_server_errors_reach_the_agent_in_the_servers_words(
 # -- over HTTP: the transport and the command ------------------------------------------
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def http(server: Server) -> Iterator[str]:
     """Serve the app on a loopback port from a thread; yield its base URL."""
-    httpd = make_server("127.0.0.1", 0, server.app, handler_class=_Quiet)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with wsgi_server(server.app) as url:
+        yield url
 
 
 def test_the_http_transport_keeps_304_and_410_and_raises_for_the_rest(

@@ -19,6 +19,7 @@ from sikker.server.openapi import (
     lookup,
     ops,
     removals,
+    replica,
     reports,
     sensor,
     sync,
@@ -41,6 +42,7 @@ AREAS = (
     integrations,
     ops,
     web,
+    replica,
 )
 
 TAGS = [
@@ -54,6 +56,7 @@ TAGS = [
     {"name": "integrations", "description": "Scripts and configs to download."},
     {"name": "operations", "description": "Health, metrics and this document."},
     {"name": "web", "description": "The web site's pages and forms (HTML)."},
+    {"name": "replication", "description": "What a primary serves read replicas."},
 ]
 
 
@@ -69,6 +72,7 @@ def build(config: Config) -> dict[str, Any]:
             paths[path] = item
         schemas.update(area.SCHEMAS)
         headers.update(getattr(area, "HEADERS", {}))
+    replica.forwarded(paths, config)  # a read replica's own answers
     return {
         "openapi": "3.1.0",
         "info": {
@@ -87,6 +91,9 @@ def build(config: Config) -> dict[str, Any]:
         "components": {
             "schemas": schemas,
             "headers": headers,
-            "securitySchemes": common.SECURITY_SCHEMES,
+            "securitySchemes": {
+                **common.SECURITY_SCHEMES,
+                **replica.SECURITY_SCHEMES,
+            },
         },
     }

@@ -27,6 +27,26 @@ SCHEMAS: dict[str, Schema] = {
                     "ageSeconds": {"type": "integer", "minimum": 0},
                 },
             },
+            "mode": {
+                "enum": ["primary", "replica"],
+                "description": "replica: a read replica (docs/replication.md).",
+            },
+            "replica": {
+                "type": "object",
+                "description": "A read replica's sync status.",
+                "required": ["primary", "sequence", "lagSeconds", "lastError"],
+                "properties": {
+                    "primary": {"type": "string", "description": "Its primary."},
+                    "sequence": {"type": ["integer", "null"]},
+                    "primarySequence": {"type": ["integer", "null"]},
+                    "lagSeconds": {
+                        "type": ["number", "null"],
+                        "description": "Seconds since it was last in step.",
+                    },
+                    "lastSync": {"type": ["number", "null"]},
+                    "lastError": {"type": ["string", "null"]},
+                },
+            },
         },
     },
 }

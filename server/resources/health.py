@@ -1,6 +1,8 @@
 """``GET /healthz``: is a snapshot loaded, which one, and how old."""
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import falcon
 
@@ -8,10 +10,18 @@ from sikker.core.store import SnapshotStore
 
 
 class HealthResource:
-    """Report liveness and the served snapshot (503 until one exists)."""
+    """Report liveness and the served snapshot (503 until one exists).
 
-    def __init__(self, store: SnapshotStore) -> None:
+    ``replica`` (on a read replica) adds its sync status.
+    """
+
+    def __init__(
+        self,
+        store: SnapshotStore,
+        replica: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
         self.store = store
+        self.replica = replica
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Answer 200 with the snapshot's sequence, size and age."""
@@ -25,4 +35,6 @@ class HealthResource:
                 "createdAt": manifest.created_at,
                 "ageSeconds": max(0, int(time.time()) - manifest.created_at),
             },
+            "mode": "primary" if self.replica is None else "replica",
+            **(self.replica() if self.replica is not None else {}),
         }

@@ -3,7 +3,8 @@
 Requests by route template and status class, a latency histogram per route
 template, 429 quota rejections by family (all from the shared counter
 table), and gauges read at scrape time: the served snapshot's sequence, age
-and size, and the event log's last sequence. Only clients in the setting
+and size, the event log's last sequence and, on a read replica, its sync
+status (``extra``). Only clients in the setting
 ``metrics_allow`` may scrape (403 otherwise); ``client`` says who the
 client is (through trusted proxies) and ``last_event`` reads the event log.
 """
@@ -70,8 +71,10 @@ class MetricsResource:
         metrics: RequestMetrics,
         client: Callable[[falcon.Request], str],
         last_event: Callable[[], int | None],
+        extra: Callable[[Exposition], None] | None = None,
     ) -> None:
         self.store = store
+        self.extra = extra
         self.metrics = metrics
         self.client = client
         self.last_event = last_event
@@ -117,5 +120,7 @@ class MetricsResource:
                 "Sequence number of the last event appended to the event log.",
             )
             out.sample("sikker_event_log_last_sequence", last)
+        if self.extra is not None:  # a read replica's sync status
+            self.extra(out)
         resp.content_type = CONTENT_TYPE
         resp.text = out.text()
