@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzz.targets import TARGETS, seeds
@@ -47,6 +47,8 @@ def spliced(draw: st.DrawFn, name: str) -> bytes:
 
 @pytest.mark.parametrize("name", sorted(TARGETS))
 def test_random_and_spliced_bytes_never_break_a_harness(name: str) -> None:
+    # No deadline: the machine may be busy; a slow input is not a finding here.
+    @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(data=st.one_of(st.binary(max_size=512), spliced(name)))
     def run(data: bytes) -> None:
         TARGETS[name](data)
