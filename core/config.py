@@ -103,6 +103,29 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("login_window", 300, "Seconds over which login_max_failures counts."),
     Setting(
+        "redis_url",
+        "",
+        "Redis URL shared by several nodes: quotas, limits, notices ('' = none).",
+    ),
+    Setting(
+        "redis_failure",
+        "open",
+        "While Redis is down: open (count on this host) or closed (answer 503).",
+    ),
+    Setting(
+        "redis_timeout",
+        0.1,
+        "Seconds a Redis connection or command may take before Redis counts as down.",
+    ),
+    Setting(
+        "redis_retry_seconds",
+        5.0,
+        "Seconds a node leaves Redis alone after a failure before trying again.",
+    ),
+    Setting(
+        "redis_prefix", "sikker:", "Prefix of every Redis key and channel sikker uses."
+    ),
+    Setting(
         "build_batch_events",
         50_000,
         "Events the builder folds into one state commit and generation.",

@@ -209,6 +209,17 @@ class QuotaTableError(SikkerError, RuntimeError):
     """The shared quota table cannot be opened or has no free slot."""
 
 
+class SharedStateUnavailableError(QuotaTableError, ConnectionError):
+    """Redis is unreachable and ``redis_failure`` is ``closed`` (HTTP 503).
+
+    ``retry_after`` is the number of seconds before the node tries Redis again.
+    """
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class ClientError(SikkerError, RuntimeError):
     """A client command did not get its answer from a sikker server.
 
