@@ -3,7 +3,9 @@
 :class:`AccountService` opens, lazily and once per process, the LMDB account
 store, the shared quota table (with its :class:`~sikker.core.quota.Flusher`
 thread) and the failed-login table, and closes them -- flushing the quota
-counters a last time -- when the process exits cleanly.
+counters a last time -- when the process exits cleanly. With ``redis_url``
+set, the counters live on Redis, shared by every node, and the host's
+tables only count while Redis is down (:mod:`sikker.core.quota_shared`).
 """
 
 import atexit
@@ -13,12 +15,17 @@ import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sikker.core.accounts import AccountStore
 from sikker.core.admin import ensure_admin
 from sikker.core.config import Config
 from sikker.core.plans import Plans, load_plans
 from sikker.core.quota import DAY, Flusher, QuotaTable
+from sikker.core.redis_client import RedisSettings
+
+if TYPE_CHECKING:
+    from sikker.core.quota_shared import Quota
 
 QUOTA_FILE = "quota.bin"
 LOGIN_FILE = "logins.bin"
@@ -53,22 +60,26 @@ class AccountService:
 
     Args:
         config: The settings (``data_dir``, ``plans_path``, ``quota_*``,
-            ``login_*``).
+            ``login_*``, ``redis_*``).
         clock: Epoch seconds; tests inject a fake one.
+
+    Raises:
+        ConfigError: a ``redis_*`` setting is invalid.
     """
 
     def __init__(self, config: Config, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.clock = clock
         self.plans: Plans = load_plans(config.plans_path or None)
+        self.redis = RedisSettings.from_config(config)
         self._lock = threading.Lock()
         self._pid = 0
         self._store: AccountStore | None = None
-        self._quota: QuotaTable | None = None
-        self._logins: QuotaTable | None = None
+        self._quota: Quota | None = None
+        self._logins: Quota | None = None
         self._flusher: Flusher | None = None
         # (store, quota) of this process; None until opened and after a fork
-        self._handles: tuple[AccountStore, QuotaTable] | None = None
+        self._handles: tuple[AccountStore, Quota] | None = None
         _SERVICES.add(self)
 
     def _open(self) -> None:
@@ -94,14 +105,25 @@ class AccountService:
                 quota, store.save_usage, self.config.quota_persist_interval
             )
             flusher.start()
-            self._store, self._quota, self._logins = store, quota, logins
-            self._handles = (store, quota)
+            self._store = store
+            self._quota = self.counters("quota", quota)
+            self._logins = self.counters("login", logins)
+            self._handles = (store, self._quota)
             self._flusher = flusher
             self._pid = os.getpid()
             atexit.register(self.close)
 
     def _now(self) -> float:
         return self.clock()
+
+    def counters(self, namespace: str, local: QuotaTable) -> "Quota":
+        """Return ``local``, or with ``redis_url`` set, counters of ``namespace``
+        on Redis that fall back to ``local`` (per ``redis_failure``)."""
+        if self.redis is None:
+            return local
+        from sikker.core.quota_shared import shared_counters  # imports redis
+
+        return shared_counters(self.redis, namespace, local)
 
     def store(self) -> AccountStore:
         """Return this process's account store."""
@@ -110,14 +132,14 @@ class AccountService:
         assert self._store is not None
         return self._store
 
-    def quota(self) -> QuotaTable:
-        """Return this process's view of the shared daily quota table."""
+    def quota(self) -> "Quota":
+        """Return this process's view of the shared daily quota counters."""
         if self._pid != os.getpid():
             self._open()
         assert self._quota is not None
         return self._quota
 
-    def handles(self) -> tuple[AccountStore, QuotaTable]:
+    def handles(self) -> "tuple[AccountStore, Quota]":
         """Return this process's account store and quota table.
 
         PERF: on every keyed request, so no system call: a fork forgets the
@@ -130,7 +152,7 @@ class AccountService:
             assert handles is not None
         return handles
 
-    def logins(self) -> QuotaTable:
+    def logins(self) -> "Quota":
         """Return this process's view of the failed-login counters."""
         if self._pid != os.getpid():
             self._open()

@@ -19,6 +19,7 @@ from sikker.errors import (
     AuthError,
     QuotaExceededError,
     QuotaTableError,
+    SharedStateUnavailableError,
     UnknownAccountError,
 )
 from sikker.server.auth import retry_after
@@ -72,9 +73,21 @@ def _table(
     resp.set_header("Retry-After", "10")
 
 
+def _shared_state(
+    req: falcon.Request,
+    resp: falcon.Response,
+    ex: SharedStateUnavailableError,
+    params: dict,
+) -> None:
+    # logged once per outage where it was detected (core/quota_shared.py)
+    respond(resp, 503, "quota_unavailable", str(ex), retryAfter=ex.retry_after)
+    resp.set_header("Retry-After", str(ex.retry_after))
+
+
 def install(app: falcon.App) -> None:
     """Register the handlers of the account, key and quota errors."""
     app.add_error_handler(AuthError, _auth)
     app.add_error_handler(QuotaExceededError, _quota)
     app.add_error_handler(AccountError, _account)
     app.add_error_handler(QuotaTableError, _table)
+    app.add_error_handler(SharedStateUnavailableError, _shared_state)

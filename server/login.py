@@ -53,7 +53,7 @@ class LoginGuard:
 
     def _count(self, family: str, client: str) -> None:
         now = self.service.clock()
-        self.service.logins().charge(client, family, 1, _UNLIMITED, now)
+        self.service.logins().count(client, family, 1, _UNLIMITED, False, now)
 
     def account(self, req: falcon.Request) -> Account:
         """Return the account of the request's Basic credentials, or raise.

@@ -40,6 +40,7 @@ def _usage(config: Config, store: Any, account_id: str) -> dict[str, dict[str, i
     """Return today's quota use of an account, read from the shared table."""
     from sikker.core.plans import FAMILIES
     from sikker.core.quota import QuotaTable
+    from sikker.core.redis_client import RedisSettings
     from sikker.server.accounts import QUOTA_FILE
 
     table = QuotaTable(
@@ -47,12 +48,18 @@ def _usage(config: Config, store: Any, account_id: str) -> dict[str, dict[str, i
         slots=int(config.quota_slots),
         restore=store.load_usage,
     )
+    quota: Any = table
+    redis = RedisSettings.from_config(config)
+    if redis is not None:  # the nodes count on Redis: read it there
+        from sikker.core.quota_shared import shared_counters
+
+        quota = shared_counters(redis, "quota", table)
     try:
         account = store.account(account_id)
         plan = store.plans.resolve(account.plan)
         out = {}
         for family in FAMILIES:
-            used, limit = table.used(account_id, family), plan.quotas[family]
+            used, limit = quota.used(account_id, family), plan.quotas[family]
             out[family] = {
                 "used": used,
                 "limit": limit,

@@ -36,8 +36,13 @@ REQUESTS = 3 * QUOTA
 
 
 @contextmanager
-def server(data: Path, log: Path, plans: Path) -> Iterator[tuple[int, Path]]:
-    """Run `sikker serve` with 3 workers x 4 threads; yield (port, log)."""
+def server(
+    data: Path, log: Path, plans: Path, **settings: str
+) -> Iterator[tuple[int, Path]]:
+    """Run `sikker serve` with 3 workers x 4 threads; yield (port, log).
+
+    ``settings`` are more sikker settings (``redis_url="..."``).
+    """
     port = free_port()
     env = dict(
         os.environ,
@@ -46,6 +51,7 @@ def server(data: Path, log: Path, plans: Path) -> Iterator[tuple[int, Path]]:
         SIKKER_LOG_LEVEL="debug",
         SIKKER_PLANS_PATH=str(plans),
         SIKKER_QUOTA_PERSIST_INTERVAL="0.5",
+        **{f"SIKKER_{name.upper()}": value for name, value in settings.items()},
     )
     with log.open("a") as err:
         proc = subprocess.Popen(

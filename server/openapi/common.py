@@ -197,6 +197,11 @@ KEY_ERRORS: dict[str, Schema] = {
         "UTC.",
         ("Retry-After", *RATE_HEADERS),
     ),
+    "503": error(
+        "Quotas cannot be counted (`quota_unavailable`): the quota table is full, "
+        "or the shared counters (Redis) are down and `redis_failure` is `closed`.",
+        ("Retry-After",),
+    ),
 }
 
 #: KEY_ERRORS of an operation that counts no quota (it never answers 429).

@@ -4,17 +4,24 @@ Web lookups need no API key and count against no quota, so they are
 limited per client address instead: a small shared
 :class:`~sikker.core.quota.QuotaTable` (``<data_dir>/web_limits.bin``)
 whose period is one minute, counted by every worker at once, as failed
-logins are (server/login.py). The client is the address seen through the
-trusted proxies (server/client.py), stored only as a hash.
+logins are (server/login.py). With ``redis_url`` set, every node counts
+on Redis (namespace ``web``) and the table only counts while Redis is down
+(:mod:`sikker.core.quota_shared`). The client is the address seen through
+the trusted proxies (server/client.py), stored only as a hash.
 """
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sikker.core.handles import shared
 from sikker.core.quota import QuotaTable
 from sikker.errors import RateLimitedError
 from sikker.server.auth import retry_after
+
+if TYPE_CHECKING:
+    from sikker.core.quota_shared import Quota
 
 LIMITS_FILE = "web_limits.bin"
 #: Seconds per counting period.
@@ -33,14 +40,36 @@ def client_label(address: str) -> str:
 
 
 class ClientLimiter:
-    """Count requests per client and family; refuse those over the budget."""
+    """Count requests per client and family; refuse those over the budget.
 
-    def __init__(self, data_dir: Path) -> None:
+    Args:
+        data_dir: Where the host's table lives.
+        counters: Turns the host's table into the counters to use (e.g.
+            :meth:`AccountService.counters
+            <sikker.server.accounts.AccountService.counters>`: on Redis when
+            configured); None counts in the table.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        counters: "Callable[[str, QuotaTable], Quota] | None" = None,
+    ) -> None:
         self.path = Path(data_dir) / LIMITS_FILE
+        self.counters = counters
+        # (this process's table, the counters made of it)
+        self._made: tuple[QuotaTable, Quota] | None = None
 
-    def table(self) -> QuotaTable:
-        """Return this process's view of the shared table."""
-        return shared(_table, self.path)
+    def table(self) -> "Quota":
+        """Return this process's counters (the shared table, or Redis)."""
+        local = shared(_table, self.path)
+        made = self._made
+        if made is None or made[0] is not local:  # first use, or a fork
+            made = self._made = (
+                local,
+                self.counters("web", local) if self.counters else local,
+            )
+        return made[1]
 
     def hit(
         self, address: str, family: str, per_minute: int, now: float | None = None
@@ -52,12 +81,14 @@ class ClientLimiter:
                 ``Retry-After``).
         """
         table = self.table()
-        charge = table.charge(client_label(address), family, 1, per_minute, now)
-        if not charge.allowed:
+        granted, used, period = table.count(
+            client_label(address), family, 1, per_minute, False, now
+        )
+        if not granted:
             at = table.clock() if now is None else now
-            wait = retry_after(charge.reset_epoch, at)
+            wait = retry_after((period + 1) * table.period, at)
             raise RateLimitedError(
                 f"too many {family} requests from your address; try again in {wait} s",
                 wait,
             )
-        return charge.remaining
+        return max(per_minute - used, 0)

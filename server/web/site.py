@@ -82,7 +82,7 @@ class Site:
         self.trusted = parse_proxies(str(config.trusted_proxies))
         self.assets = Assets()
         self.env = environment(self.assets)
-        self.limiter = ClientLimiter(config.data_path)
+        self.limiter = ClientLimiter(config.data_path, self.service.counters)
         self.lifetime = max(float(config.web_session_hours), 0.1) * 3600
         self.admins = frozenset(
             e.strip().lower() for e in str(config.admin_emails).split(",") if e.strip()
