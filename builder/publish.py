@@ -10,7 +10,7 @@ snapshot; leftovers of a crashed build are removed by the next build.
 import fcntl
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -64,12 +64,20 @@ class Publisher:
 
     ``with Publisher(data_dir) as publisher: publisher.publish(table)``; a
     long-running builder (``sikker build --follow``) keeps one open.
+    ``announce`` is called with each new sequence once CURRENT names it (e.g.
+    :meth:`SnapshotNotices.publish <sikker.core.notices.SnapshotNotices.publish>`).
     """
 
-    def __init__(self, data_dir: Path, keep: int = KEEP) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        keep: int = KEEP,
+        announce: Callable[[int], object] | None = None,
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.root = self.data_dir / SNAPSHOTS
         self.keep = keep
+        self.announce = announce
         #: Generations pruning must keep (e.g. one a compaction is reading).
         self.pinned: set[int] = set()
         self._lock = build_lock(self.data_dir)
@@ -123,6 +131,8 @@ class Publisher:
         """Publish a fully written staging directory as ``sequence``."""
         point_current(self.data_dir, self.install(staged, sequence))
         prune(self.data_dir, self.keep, self.pinned)
+        if self.announce is not None:
+            self.announce(sequence)
 
 
 def publish(
@@ -131,9 +141,10 @@ def publish(
     progress: Progress | None = None,
     keep: int = KEEP,
     intel: Intel | None = None,
+    announce: Callable[[int], object] | None = None,
 ) -> Manifest:
     """Build ``table`` into a new full snapshot and make it the current one."""
-    with Publisher(data_dir, keep) as publisher:
+    with Publisher(data_dir, keep, announce) as publisher:
         return publisher.publish(table, progress, intel=intel)
 
 

@@ -58,6 +58,13 @@ def _demo_table(ips: int, seed: int, progress: Any):  # type: ignore[no-untyped-
     return table
 
 
+def announcer(config: Config) -> Callable[[int], int] | None:
+    """Return what announces new snapshots on Redis (None without redis_url)."""
+    from sikker.core.notices import announcer
+
+    return announcer(config)
+
+
 def _build(config: Config, args: argparse.Namespace) -> dict[str, Any]:
     from sikker.builder.publish import publish
 
@@ -71,7 +78,12 @@ def _build(config: Config, args: argparse.Namespace) -> dict[str, Any]:
     else:
         return _build_from_events(config, progress)
     manifest = publish(
-        table, config.data_path, progress, keep=config.keep_snapshots, intel=intel
+        table,
+        config.data_path,
+        progress,
+        keep=config.keep_snapshots,
+        intel=intel,
+        announce=announcer(config),
     )
     return _summary(config, manifest)
 
@@ -91,8 +103,9 @@ def _build_from_events(config: Config, progress: Any) -> dict[str, Any]:
     from sikker.builder.publish import Publisher
 
     builder = IncrementalBuilder(config.data_path, config, progress)
+    announce = announcer(config)
     try:
-        with Publisher(config.data_path, config.keep_snapshots) as publisher:
+        with Publisher(config.data_path, config.keep_snapshots, announce) as publisher:
             result = builder.catch_up(publisher)
             manifest = builder.publish(publisher, [], full=True)
     finally:
@@ -159,8 +172,9 @@ def _follow(config: Config, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     start_delivery_thread(config, stop)  # alert webhooks, beside the builder
     builder = IncrementalBuilder(config.data_path, config, _progress(args))
+    announce = announcer(config)
     try:
-        with Publisher(config.data_path, config.keep_snapshots) as publisher:
+        with Publisher(config.data_path, config.keep_snapshots, announce) as publisher:
             if not args.quiet:
                 print(
                     f"following the event log in {config.data_path} (Ctrl-C to stop)",
