@@ -34,6 +34,10 @@ COMPARISONS = (
      "floor_p50_ms", "ms", None, False),
     ("Memory of 3 more workers", "memory_added_mb", "3 private snapshot copies",
      "memory_private_copies_mb", "MB", "memory_vs_private_copies", False),
+    ("Keyed checks, quotas on Redis", "check_redis_rps", "embedded quota table",
+     "check_embedded_rps", "req/s", "redis_vs_embedded", True),
+    ("One quota charge (in process)", "quota_redis_us", "embedded quota table",
+     "quota_local_us", "us", None, False),
 )  # fmt: skip
 
 #: (figure, comparison, target, what the issue asked)

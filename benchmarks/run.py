@@ -24,7 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-SUITES = ("parse", "lookup", "blacklist", "build", "ingest", "http", "memory")
+SUITES = ("parse", "lookup", "blacklist", "build", "ingest", "http", "memory", "redis")
 
 
 def main(argv: list[str] | None = None) -> int:
