@@ -22,8 +22,13 @@ def write(
     work: Callable[[Any], T],
     db: Any = None,
 ) -> T:
-    """Return ``work(txn)`` run in a write transaction (of ``db``), committed."""
+    """Return ``work(txn)`` run in a write transaction (of ``db``), committed.
+
+    Frees the reader slots of killed processes first (they would pin the
+    pages every later write frees).
+    """
     with lock:
+        env.reader_check()
         while True:
             try:
                 with env.begin(write=True, db=db) as txn:

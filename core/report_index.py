@@ -63,6 +63,7 @@ class ReportIndex:
             kept = {k: v for k, v in event.items() if k not in ("event", "src_ip")}
             rows.append((ip16 + seq, orjson.dumps(kept), event["reporter"], ip16, seq))
         with self._lock:
+            self._env.reader_check()  # slots of killed readers pin old pages
             while True:
                 try:
                     with self._env.begin(write=True) as txn:
