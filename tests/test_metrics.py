@@ -5,6 +5,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import falcon.inspect
 import falcon.testing
 import orjson
 import pytest
@@ -14,6 +15,7 @@ from sikker.core.config import load_config
 from sikker.core.plans import load_plans
 from sikker.core.sensors import SensorRegistry
 from sikker.server.app import create_app
+from sikker.server.metrics_middleware import route_templates
 from tests.factories import FAST_KDF, api_key, build
 from tests.test_gunicorn import get, serving
 
@@ -143,3 +145,10 @@ def test_without_a_snapshot_metrics_say_so(tmp_path: Path) -> None:
     samples = parse(resp.text)
     assert sample(samples, "sikker_snapshot_available") == 0
     assert ("sikker_snapshot_sequence", frozenset()) not in samples
+
+
+def test_route_templates_are_the_ones_falcon_inspect_lists(tmp_path: Path) -> None:
+    app = create_app(load_config(environ={}, overrides={"data_dir": str(tmp_path)}))
+    expected = [route.path for route in falcon.inspect.inspect_routes(app)]
+    assert route_templates(app) == expected
+    assert "/v1/key/check/{ip}" in expected
