@@ -1,6 +1,6 @@
 """Fault: ``kill -9`` the builder at random points while a reader reads.
 
-A builder process publishes full snapshots in a loop (through the real
+A forked builder process publishes full snapshots in a loop (through the real
 :class:`~sikker.builder.publish.Publisher`, one held open like
 ``sikker build --follow`` does) and is SIGKILLed either after a random
 delay or at a chosen point of publication (the test's own wrappers, installed
@@ -13,7 +13,7 @@ used does not match the manifest's SHA-256.
 After every kill the next builder must take the lock and publish again;
 leftovers of the killed one (``snapshots/.tmp-*``) must be gone then.
 
-Run a role: ``python -m benchmarks.faults_publish builder|reader ...``.
+The reader runs as ``python -m benchmarks.faults_publish DATA_DIR``.
 """
 
 import os
@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,23 +108,70 @@ def arm(point: tuple[str, str, str], nth: int) -> None:
     setattr(module, name, wrapper)
 
 
-def builder_main(
-    data: Path, ips: int, seed: int, point: int, nth: int, count: int
-) -> None:
-    """Publish two alternating demo tables ``count`` times (0: until killed).
+class Builder:
+    """A builder forked from this process, publishing until it is killed.
 
-    ``point`` indexes :data:`KILL_POINTS` (-1: none).
+    It publishes ``tables`` in turn through one held Publisher (as
+    ``sikker build --follow`` does), ``count`` times (0: until killed),
+    writing "published SEQ" lines to a pipe. Forked, not started afresh, so
+    a kill costs no interpreter start; the child opens nothing of ours and
+    leaves with ``os._exit``.
     """
-    from sikker.builder import demo
 
-    tables = [demo.generate(ips, seed=seed), demo.generate(ips // 2, seed=seed + 1)]
-    if point >= 0:
-        arm(KILL_POINTS[point], nth)
-    print("ready", flush=True)
-    with publish_module.Publisher(data) as publisher:
-        for turn in range(count or 1 << 30):
-            manifest = publisher.publish(tables[turn % 2])
-            print("published", manifest.sequence, flush=True)
+    def __init__(
+        self,
+        data: Path,
+        tables: list[Any],
+        point: int = -1,
+        nth: int = 0,
+        count: int = 0,
+    ) -> None:
+        read, write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the builder
+            os.close(read)
+            os._exit(_publish_loop(data, tables, point, nth, count, write))
+        os.close(write)
+        self._out = os.fdopen(read)
+
+    def kill(self) -> None:
+        """SIGKILL the builder."""
+        os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self, seconds: float = 120) -> tuple[int | None, str]:
+        """Return its exit code (-9 when killed; None: still alive, killed now)
+        and what it wrote."""
+        deadline = time.monotonic() + seconds
+        code = None
+        while code is None and time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                code = os.waitstatus_to_exitcode(status)
+            else:
+                time.sleep(0.01)
+        if code is None:
+            self.kill()
+            os.waitpid(self.pid, 0)
+        with self._out:
+            return code, self._out.read()
+
+
+def _publish_loop(
+    data: Path, tables: list[Any], point: int, nth: int, count: int, fd: int
+) -> int:
+    """The builder's life: arm the kill point, then publish (exit status)."""
+    try:
+        with os.fdopen(fd, "w", buffering=1) as out:
+            if point >= 0:
+                arm(KILL_POINTS[point], nth)
+            with publish_module.Publisher(data) as publisher:
+                for turn in range(count or 1 << 30):
+                    manifest = publisher.publish(tables[turn % len(tables)])
+                    out.write(f"published {manifest.sequence}\n")
+        return 0
+    except BaseException:  # a builder that fails, rather than dies, is a finding
+        traceback.print_exc()
+        return 1
 
 
 # -- the reader role -----------------------------------------------------------------
@@ -196,13 +244,9 @@ def reader_main(data: Path) -> None:
 # -- the driver ----------------------------------------------------------------------
 
 
-def _role(*args: object) -> list[str]:
-    return [sys.executable, "-m", "benchmarks.faults_publish", *map(str, args)]
-
-
-def _spawn(*args: object) -> "subprocess.Popen[str]":
+def _start_reader(data: Path) -> "subprocess.Popen[str]":
     proc = subprocess.Popen(
-        _role(*args),
+        [sys.executable, "-m", "benchmarks.faults_publish", str(data)],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -212,7 +256,7 @@ def _spawn(*args: object) -> "subprocess.Popen[str]":
     line = proc.stdout.readline().strip()
     if line != "ready":
         proc.kill()
-        raise RuntimeError(f"{args[0]} did not start: {line!r}")
+        raise RuntimeError(f"the reader did not start: {line!r}")
     return proc
 
 
@@ -229,25 +273,26 @@ def _leftovers(data: Path) -> list[Path]:
 
 
 def _attempt(
-    data: Path, rng: random.Random, ips: int, max_delay: float, faults: PublishFaults
+    data: Path,
+    rng: random.Random,
+    tables: list[Any],
+    max_delay: float,
+    faults: PublishFaults,
 ) -> None:
     """Start a builder, kill it at a random point, check what it left."""
+    point = -1
     if rng.random() < 0.5:
-        point, nth, delay = rng.randrange(len(KILL_POINTS)), rng.randint(1, 4), None
+        point, nth = rng.randrange(len(KILL_POINTS)), rng.randint(1, 4)
+        builder = Builder(data, tables, point, nth)
     else:
-        point, nth, delay = -1, 0, rng.uniform(0, max_delay)
-    proc = _spawn("builder", data, ips, rng.randrange(1 << 16), point, nth, 0)
-    if delay is not None:
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-    try:
-        out, _ = proc.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
+        builder = Builder(data, tables)
+        time.sleep(rng.uniform(0, max_delay))
+        builder.kill()
+    code, out = builder.wait()
+    if code is None:
         faults.problems.append(f"builder armed at {KILL_POINTS[point]} never died")
     faults.attempts += 1
-    faults.killed += proc.returncode == -signal.SIGKILL
+    faults.killed += code == -signal.SIGKILL
     faults.publications += out.count("published")
     faults.leftovers += bool(_leftovers(data))
     if not _lock_is_free(data):
@@ -273,15 +318,18 @@ def run_publish_faults(
     ``data`` must hold a published snapshot. A last builder runs without a
     kill point and must publish and leave no leftovers.
     """
+    from sikker.builder import demo
+
     rng = random.Random(seed)
+    tables = [demo.generate(ips, seed=seed), demo.generate(ips // 2, seed=seed + 1)]
     faults = PublishFaults()
-    reader = _spawn("reader", data)
+    reader = _start_reader(data)
     try:
         for n in range(attempts):
-            _attempt(data, rng, ips, max_delay, faults)
+            _attempt(data, rng, tables, max_delay, faults)
             if (n + 1) % 10 == 0:
                 say(f"   {n + 1}/{attempts} builders killed")
-        _final_publication(data, ips, faults)
+        _final_publication(data, tables, faults)
     finally:
         out, _ = reader.communicate("", timeout=120)
     seen = orjson.loads(out.strip().splitlines()[-1])
@@ -292,12 +340,11 @@ def run_publish_faults(
     return faults
 
 
-def _final_publication(data: Path, ips: int, faults: PublishFaults) -> None:
+def _final_publication(data: Path, tables: list[Any], faults: PublishFaults) -> None:
     """A builder after the last kill must publish and clean every leftover."""
-    proc = _spawn("builder", data, ips, 0, -1, 0, 1)
-    out, _ = proc.communicate(timeout=120)
+    code, out = Builder(data, tables, count=1).wait()
     published = [int(line.split()[1]) for line in out.splitlines() if line]
-    if proc.returncode != 0 or len(published) != 1:
+    if code != 0 or len(published) != 1:
         faults.problems.append(f"the last builder did not publish: {out!r}")
     elif current_path(data).name != snapshot_dirname(published[0]):
         faults.problems.append("CURRENT does not name the last publication")
@@ -305,14 +352,5 @@ def _final_publication(data: Path, ips: int, faults: PublishFaults) -> None:
         faults.problems.append(f"leftovers after a publication: {_leftovers(data)}")
 
 
-def main(argv: list[str]) -> None:
-    """Run one role of the fault run (used by the driver)."""
-    role, data = argv[0], Path(argv[1])
-    if role == "builder":
-        builder_main(data, *map(int, argv[2:7]))
-    else:
-        reader_main(data)
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    reader_main(Path(sys.argv[1]))
