@@ -33,10 +33,14 @@ class ReplicaStatus:
     failures: int = 0
     full_pulls: int = 0  # passes that pulled a base generation
     bytes: int = 0  # file bytes pulled
-    #: ETags of the primary's state and account directory last applied, so a
-    #: restarted loop starts with a 304 (only while it serves ``sequence``).
+    #: Tags of the primary's state, accounts and sessions last applied, so a
+    #: restarted loop starts with a 304 (the state's only while it serves
+    #: ``sequence``).
     state_tag: str | None = None
     accounts_tag: str | None = None
+    sessions_tag: str | None = None
+    #: The primary's event log sequence the report index is copied up to.
+    reports_after: int = 0
 
     def lag(self, now: float | None = None) -> float | None:
         """Return seconds since the replica was last in step (None: never)."""

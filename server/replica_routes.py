@@ -14,10 +14,15 @@ from sikker.core.store import SnapshotStore
 from sikker.server.accounts import AccountService
 from sikker.server.forward import ReplicaWrites
 from sikker.server.resources.replica import (
-    ReplicaAccountsResource,
     ReplicaAuth,
     ReplicaFileResource,
+    ReplicaSource,
     ReplicaStateResource,
+)
+from sikker.server.resources.replica_feeds import (
+    ReplicaAccountsResource,
+    ReplicaReportsResource,
+    ReplicaSessionsResource,
 )
 
 
@@ -37,11 +42,14 @@ def install_writes(app: falcon.App, config: Config) -> None:
 def install(
     app: falcon.App, config: Config, store: SnapshotStore, service: AccountService
 ) -> None:
-    """Add ``/v1/replica/state``, ``/v1/replica/files/{generation}`` and
-    ``/v1/replica/accounts``."""
+    """Add ``/v1/replica/state``, ``/v1/replica/files/{generation}`` and the
+    account, session and report feeds."""
     auth = ReplicaAuth(config.data_path)
-    app.add_route("/v1/replica/state", ReplicaStateResource(auth, store, service))
+    source = ReplicaSource(config.data_path, store, service)
+    app.add_route("/v1/replica/state", ReplicaStateResource(auth, source))
     app.add_route(
         "/v1/replica/files/{generation}", ReplicaFileResource(auth, config.data_path)
     )
-    app.add_route("/v1/replica/accounts", ReplicaAccountsResource(auth, service))
+    app.add_route("/v1/replica/accounts", ReplicaAccountsResource(auth, source))
+    app.add_route("/v1/replica/sessions", ReplicaSessionsResource(auth, source))
+    app.add_route("/v1/replica/reports", ReplicaReportsResource(auth, source))

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -25,6 +25,10 @@ from sikker.cli_events import add_token_actions, manage_tokens
 from sikker.core.config import Config
 from sikker.core.primary import Primary, write_mode
 from sikker.errors import ConfigError, SikkerError
+
+if TYPE_CHECKING:
+    from sikker.builder.publish import Publisher
+    from sikker.replica_sync import PassResult, ReplicaSync
 
 #: Longest pause between passes while the primary keeps failing (seconds).
 MAX_BACKOFF = 30.0
@@ -141,8 +145,8 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
 
 
 def _follow(
-    replica: Any,
-    publisher: Any,
+    replica: "ReplicaSync",
+    publisher: "Publisher",
     stop: threading.Event,
     wake: threading.Event,
     config: Config,
@@ -156,21 +160,20 @@ def _follow(
         wake.clear()
         try:
             result = replica.run_once(publisher, full=full)
+            full, failures = False, 0
+            if result.mode not in ("not_modified", "current") or result.copied:
+                _report(result, as_json)
         except (SikkerError, OSError) as ex:
             failures += 1
             print(f"sikker replica: sync failed: {ex}", file=sys.stderr, flush=True)
         except Exception:  # never let the loop die: log it and try again
             failures += 1
             log.exception("sikker replica: unexpected error in a sync pass")
-        else:
-            full, failures = False, 0
-            if result.mode not in ("not_modified", "current") or result.accounts:
-                _report(result, as_json)
         pause = poll if not failures else min(poll * 2 ** (failures - 1), MAX_BACKOFF)
         wake.wait(pause)
 
 
-def _report(result: Any, as_json: bool) -> None:
+def _report(result: "PassResult", as_json: bool) -> None:
     if as_json:
         sys.stdout.write(orjson.dumps(result.as_json()).decode() + "\n")
         sys.stdout.flush()

@@ -65,14 +65,17 @@ class PrimaryClient:
         return ServerUnreachableError(f"cannot reach {self.primary.display}: {reason}")
 
     def document(
-        self, path: str, etag: str | None = None
+        self,
+        path: str,
+        etag: str | None = None,
+        params: dict[str, str] | None = None,
     ) -> tuple[dict[str, Any] | None, str | None]:
         """Return ``(document, etag)``; the document is None for a 304.
 
         Raises:
             ServerRefusedError, ServerUnreachableError, ReplicaProtocolError.
         """
-        conn, answer = self._open(path, None, etag)
+        conn, answer = self._open(path, params, etag)
         try:
             body = self._read(answer, MAX_DOCUMENT)
         finally:

@@ -15,8 +15,8 @@ A pass (docs/replication.md):
    <sikker.builder.publish.Publisher.install>`, ``point_current``,
    ``prune``), so readers switch at their next request and never see a
    partial generation;
-4. mirrors the primary's accounts and keys when their tag changed
-   (:mod:`sikker.replica_accounts`).
+4. copies the primary's accounts and keys, web sign-ins and community
+   reports when their tags moved (:mod:`sikker.replica_copies`).
 
 A failed pass leaves CURRENT as it was and deletes what it staged; after a
 file that did not match its manifest, the next pass is full (generations
@@ -32,7 +32,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sikker.builder.publish import Publisher, point_current, prune
-from sikker.core.accounts import ACCOUNTS_DIR, AccountStore
 from sikker.core.layout import (
     MANIFEST,
     SNAPSHOTS,
@@ -41,7 +40,6 @@ from sikker.core.layout import (
     snapshot_dirname,
 )
 from sikker.core.manifest import Manifest
-from sikker.core.plans import load_plans
 from sikker.core.replica_status import ReplicaStatus, load_status
 from sikker.errors import (
     ReplicaDigestError,
@@ -50,11 +48,10 @@ from sikker.errors import (
     SnapshotCorruptError,
     SnapshotError,
 )
-from sikker.replica_accounts import mirror
+from sikker.replica_copies import Copies
 from sikker.replica_http import PrimaryClient
 
 STATE_PATH = "/v1/replica/state"
-ACCOUNTS_PATH = "/v1/replica/accounts"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 
@@ -78,7 +75,9 @@ class RemoteState:
 
     sequence: int
     generations: tuple[RemoteGeneration, ...]
-    accounts: str
+    accounts: str  # tag of the account directory
+    sessions: str  # tag of the web sessions
+    events: int  # the primary's last event log sequence
 
     @classmethod
     def parse(cls, doc: dict[str, Any]) -> "RemoteState":
@@ -97,9 +96,12 @@ class RemoteState:
         ):
             raise ReplicaProtocolError("the state's generations are not a base chain")
         sequence, accounts = doc.get("sequence"), doc.get("accounts")
+        sessions, events = doc.get("sessions"), doc.get("events")
         if sequence != generations[-1].sequence or not isinstance(accounts, str):
             raise ReplicaProtocolError("the state's sequence or accounts tag is bad")
-        return cls(sequence, generations, accounts)
+        if not isinstance(sessions, str) or type(events) is not int or events < 0:
+            raise ReplicaProtocolError("the state's sessions or events tag is bad")
+        return cls(sequence, generations, accounts, sessions, events)
 
 
 def _generation(item: Any) -> RemoteGeneration:
@@ -144,7 +146,7 @@ class PassResult:
     sequence: int | None
     pulled: list[str] = field(default_factory=list)
     received: int = 0
-    accounts: bool = False
+    copied: list[str] = field(default_factory=list)  # accounts, sessions, reports
 
     def as_json(self) -> dict[str, Any]:
         """Return the result with camelCase names."""
@@ -153,7 +155,7 @@ class PassResult:
             "sequence": self.sequence,
             "pulled": self.pulled,
             "bytesReceived": self.received,
-            "accountsUpdated": self.accounts,
+            "copied": self.copied,
         }
 
     def line(self) -> str:
@@ -164,10 +166,9 @@ class PassResult:
             how = "already held"
         else:
             how = f"{self.mode} pull of {', '.join(self.pulled)}"
-        accounts = "; accounts updated" if self.accounts else ""
+        copied = f"; {', '.join(self.copied)} copied" if self.copied else ""
         return (
-            f"sequence {self.sequence}: {how}; {self.received:,} bytes received"
-            f"{accounts}"
+            f"sequence {self.sequence}: {how}; {self.received:,} bytes received{copied}"
         )
 
 
@@ -185,10 +186,9 @@ class ReplicaSync:
         self.client = client
         self.plans_path = plans_path
         self.status = ReplicaStatus(client.primary.display)
+        self.copies = Copies(self.data_dir, client, plans_path)
         self._state_tag: str | None = None
-        self._accounts_tag: str | None = None
         self._full_next = False
-        self._store: AccountStore | None = None
         self._resume()
 
     def _resume(self) -> None:
@@ -201,14 +201,11 @@ class ReplicaSync:
         ):
             self._state_tag = before.state_tag
             self.status.primary_sequence = before.primary_sequence
-        if (self.data_dir / ACCOUNTS_DIR).is_dir():
-            self._accounts_tag = before.accounts_tag
+        self.copies.resume(before)
 
     def close(self) -> None:
-        """Close the account store this pass opened (if any)."""
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        """Close the stores the passes opened (accounts, sessions, reports)."""
+        self.copies.close()
 
     def run_once(self, publisher: Publisher, full: bool = False) -> PassResult:
         """Run one pass (see the module docstring) and save the status.
@@ -239,7 +236,7 @@ class ReplicaSync:
         self.status.bytes += result.received
         self.status.full_pulls += result.mode == "full"
         self.status.state_tag = self._state_tag
-        self.status.accounts_tag = self._accounts_tag
+        self.copies.save(self.status)
         self._save()
         return result
 
@@ -265,7 +262,7 @@ class ReplicaSync:
         if self._current() != top:
             point_current(self.data_dir, top)
         prune(self.data_dir, publisher.keep, publisher.pinned)
-        result.accounts = self._mirror_accounts(state.accounts)
+        result.copied = self.copies.update(state.accounts, state.sessions, state.events)
         self._state_tag = tag
         return result
 
@@ -323,23 +320,6 @@ class ReplicaSync:
         stale = self.root / f"{TMP_PREFIX}stale-{final.name}-{time.time_ns()}"
         final.rename(stale)
         shutil.rmtree(stale, ignore_errors=True)
-
-    def _accounts(self) -> AccountStore:
-        if self._store is None:
-            plans = load_plans(self.plans_path or None)
-            self._store = AccountStore(self.data_dir, plans)
-        return self._store
-
-    def _mirror_accounts(self, tag: str) -> bool:
-        """Copy the primary's account directory if its tag moved."""
-        if tag == self._accounts_tag:
-            return False
-        doc, got = self.client.document(ACCOUNTS_PATH)
-        if doc is None:  # a 304 without a tag sent: a broken primary
-            raise ReplicaProtocolError("the account directory answered 304")
-        mirror(self.data_dir, self._accounts(), doc)
-        self._accounts_tag = got if got is not None else tag
-        return True
 
 
 def held_sequence(data_dir: Path) -> int | None:

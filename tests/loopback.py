@@ -16,7 +16,9 @@ class _Quiet(WSGIRequestHandler):
 def wsgi_server(app: Any) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 (one request at a time); yield its base URL."""
     server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

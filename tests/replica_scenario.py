@@ -57,4 +57,25 @@ def replica_scenario(app: Any) -> list[Step]:
             304,
         ),
         ("GET", "/v1/replica/accounts", {}, 401),
+        ("GET", "/v1/replica/sessions", {"headers": auth}, 200),
+        (
+            "GET",
+            "/v1/replica/sessions",
+            {"headers": {**auth, "If-None-Match": "*"}},
+            304,
+        ),
+        ("GET", "/v1/replica/reports", {"headers": auth}, 200),
+        (
+            "GET",
+            "/v1/replica/reports",
+            {"headers": auth, "params": {"after": "2"}},
+            200,
+        ),
+        (
+            "GET",
+            "/v1/replica/reports",
+            {"headers": auth, "params": {"after": "-1"}},
+            400,
+        ),
+        ("GET", "/v1/replica/reports", {}, 401),
     ]

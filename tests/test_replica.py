@@ -24,6 +24,7 @@ from sikker.builder.publish import Publisher
 from sikker.builder.writer import Overlay
 from sikker.core.config import load_config
 from sikker.core.filters import BlacklistQuery
+from sikker.core.handles import shared
 from sikker.core.layout import SNAPSHOTS, TMP_PREFIX, current_path
 from sikker.core.manifest import Manifest
 from sikker.core.primary import Primary
@@ -41,6 +42,7 @@ from sikker.replica_http import PrimaryClient
 from sikker.replica_sync import PassResult, RemoteState, ReplicaSync
 from sikker.server.app import SikkerApp, create_app
 from sikker.server.forward import PRIMARY_ROUTES
+from sikker.server.web.sessions import SessionStore
 from tests.factories import PASSWORD, RECORDS, api_key, basic, bearer, table
 from tests.loopback import wsgi_server
 from tests.test_gunicorn import get, serving
@@ -211,16 +213,47 @@ def test_keys_made_on_the_primary_authenticate_on_the_replica(
     primary: dict[str, Any], replica: Replica
 ) -> None:
     replica.run()
-    store = replica.sync._accounts()
+    store = replica.sync.copies.accounts()
     account, _ = store.authenticate(primary["key"])
     assert account.email == "tester@example.com" and account.password == ""
     source = primary["app"].keyed.service.store()
     key_id = primary["key"].split("_")[2]
     source.revoke_key(key_id)
-    assert replica.run().accounts
+    assert replica.run().copied == ["accounts"]
     with pytest.raises(KeyRevokedError):
         store.authenticate(primary["key"])
     assert store.secret == source.secret
+
+
+def test_reports_and_web_sign_ins_reach_the_replica_pages(
+    primary: dict[str, Any], replica: Replica
+) -> None:
+    replica.run()
+    source = falcon.testing.TestClient(primary["app"], headers=bearer(primary["key"]))
+    sent = source.simulate_post("/v1/key/report", json=REPORT)
+    assert sent.status_code == 200
+    account = primary["app"].keyed.service.store().user("tester@example.com")
+    sessions = shared(SessionStore, primary["data"])
+    token = sessions.create(account.id, 3600)
+    assert replica.run().copied == ["sessions", "reports"]
+    assert replica.run().mode == "not_modified"
+    replica.sync.close()  # the replica's pages open the same stores
+    client = falcon.testing.TestClient(
+        app_for(replica.data, replica_of=primary["base"])
+    )
+    page = client.simulate_get(
+        "/lookup",
+        params={"ip": REPORT["ip"]},
+        cookies={"sikker_session": token},
+        headers={"Accept": "text/html"},
+    )
+    assert page.status_code == 200
+    assert "Recent reports" in page.text and REPORT["comment"] in page.text
+    assert "Sign out" in page.text  # signed in on the primary, known here
+    sessions.delete(token)
+    replica.run()
+    again = client.simulate_get("/lookup", cookies={"sikker_session": token})
+    assert "Sign out" not in again.text and "Sign in" in again.text
 
 
 @pytest.mark.parametrize(

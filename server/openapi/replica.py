@@ -14,7 +14,7 @@ _FILE_ENTRY = obj(
 
 SCHEMAS: dict[str, Schema] = {
     "ReplicaState": obj(
-        ["sequence", "generations", "accounts"],
+        ["sequence", "generations", "accounts", "sessions", "events"],
         sequence={"type": "integer", "minimum": 1},
         generations={
             "type": "array",
@@ -45,6 +45,17 @@ SCHEMAS: dict[str, Schema] = {
             "type": "string",
             "description": "Tag of the account directory; pull "
             "/v1/replica/accounts when it changes.",
+        },
+        sessions={
+            "type": "string",
+            "description": "Tag of the web sessions; pull /v1/replica/sessions "
+            "when it changes.",
+        },
+        events={
+            "type": "integer",
+            "minimum": 0,
+            "description": "The event log's last sequence; pull "
+            "/v1/replica/reports from where the replica is.",
         },
     ),
     "ReplicaAccounts": obj(
@@ -78,6 +89,42 @@ SCHEMAS: dict[str, Schema] = {
                 created={"type": "integer"},
                 revoked={"type": ["integer", "null"]},
                 name={"type": "string"},
+            ),
+        },
+    ),
+    "ReplicaSessions": obj(
+        ["tag", "sessions"],
+        tag={"type": "string"},
+        sessions={
+            "type": "array",
+            "items": obj(
+                ["key", "account", "created", "expires"],
+                key={**_HEX64, "description": "SHA-256 of the session token."},
+                account={"type": "string"},
+                created={"type": "integer"},
+                expires={"type": "integer"},
+            ),
+        },
+    ),
+    "ReplicaReports": obj(
+        ["after", "next", "last", "reports"],
+        after={"type": "integer", "minimum": 0},
+        next={
+            "type": "integer",
+            "minimum": 0,
+            "description": "The last log sequence looked at: ask again after it.",
+        },
+        last={"type": "integer", "minimum": 0},
+        reports={
+            "type": "array",
+            "items": obj(
+                ["sequence", "event"],
+                sequence={"type": "integer", "minimum": 1},
+                event={
+                    "type": "object",
+                    "required": ["event", "src_ip", "reporter"],
+                    "description": "The report as the event log holds it.",
+                },
             ),
         },
     ),
@@ -182,6 +229,33 @@ def paths(config: Config) -> dict[str, Any]:
             "Every account and API key (digests only) and the server secret",
             parameters=[_IF_NONE_MATCH],
             responses=_tagged("The account directory.", "ReplicaAccounts"),
+        ),
+        "/v1/replica/sessions": _get(
+            "getReplicaSessions",
+            "The web sign-ins (SHA-256 of each session token)",
+            parameters=[_IF_NONE_MATCH],
+            responses=_tagged("Every stored session.", "ReplicaSessions"),
+        ),
+        "/v1/replica/reports": _get(
+            "getReplicaReports",
+            "Community reports the event log holds after a sequence",
+            parameters=[
+                {
+                    "name": "after",
+                    "in": "query",
+                    "required": False,
+                    "description": "The log sequence the replica has copied up to.",
+                    "schema": {"type": "integer", "minimum": 0, "default": 0},
+                }
+            ],
+            responses={
+                "200": response(
+                    "The reports among the next 10,000 log entries.",
+                    ref("ReplicaReports"),
+                ),
+                "400": error("`after` is not a sequence, or a parameter is unknown."),
+                "401": _UNAUTHORIZED,
+            },
         ),
     }
 

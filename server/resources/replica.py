@@ -1,34 +1,36 @@
 """What a primary serves its read replicas (docs/replication.md).
 
 * ``GET /v1/replica/state``: the sequence readers see, the generations it is
-  made of (base first, then the overlay on it) with their manifests, and a
-  tag of the account directory; ``ETag`` covers both, so an unchanged
-  primary costs a 304.
+  made of (base first, then the overlay on it) with their manifests, and
+  the tags of what else replicas copy (accounts, web sessions, the event
+  log's last sequence); ``ETag`` covers it all, so an unchanged primary
+  costs a 304.
 * ``GET /v1/replica/files/{generation}?path=NAME``: one file of a published
   generation, streamed; its SHA-256 (from the manifest) is the ``ETag``.
-* ``GET /v1/replica/accounts``: every account (no password hashes), every
-  API key (HMAC digests only) and the server secret the digests are keyed
-  with, so replicas authenticate keys themselves.
 
-Every route needs a replica token (``Authorization: Bearer skr_...``, see
+The account, session and report feeds are in :mod:`.replica_feeds`. Every
+route needs a replica token (``Authorization: Bearer skr_...``, see
 ``sikker replica add``); nothing else opens them.
 """
 
 import hashlib
 import re
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import falcon
 import orjson
 
-from sikker.core.layout import SNAPSHOTS
+from sikker.core.eventlog import EventLog
+from sikker.core.handles import shared
+from sikker.core.layout import EVENTS_DIR, SNAPSHOTS
 from sikker.core.manifest import Manifest
 from sikker.core.replica_tokens import ReplicaRegistry
 from sikker.core.store import SnapshotStore
 from sikker.errors import SnapshotError
 from sikker.server.accounts import AccountService
 from sikker.server.params import single_params
+from sikker.server.web.sessions import SessionStore
 
 _CHALLENGE = 'Bearer realm="sikker replicas"'
 _GENERATION = re.compile(r"[0-9]{10}")
@@ -58,7 +60,7 @@ class ReplicaAuth:
         return name
 
 
-def _no_params(req: falcon.Request, allowed: frozenset[str] = frozenset()) -> dict:
+def no_params(req: falcon.Request, allowed: frozenset[str] = frozenset()) -> dict:
     params = single_params(req)
     unknown = sorted(set(params) - allowed)
     if unknown:
@@ -69,7 +71,7 @@ def _no_params(req: falcon.Request, allowed: frozenset[str] = frozenset()) -> di
     return params
 
 
-def _matches(req: falcon.Request, tag: str) -> bool:
+def matches(req: falcon.Request, tag: str) -> bool:
     return any(str(t) in ("*", tag) for t in req.if_none_match or ())
 
 
@@ -81,27 +83,53 @@ def accounts_tag(service: AccountService) -> str:
     return f"{fingerprint}.{store.generation()}"
 
 
+class ReplicaSource:
+    """What a primary replicates besides generations, and its change tags."""
+
+    def __init__(
+        self, data_dir: Path, store: SnapshotStore, service: AccountService
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.store = store
+        self.service = service
+
+    def sessions(self) -> SessionStore:
+        """Return this process's web session store."""
+        return shared(SessionStore, self.data_dir)
+
+    def events(self) -> EventLog | None:
+        """Return this process's event log (None before the first event)."""
+        path = self.data_dir / EVENTS_DIR
+        return shared(EventLog, path) if path.is_dir() else None
+
+    def tags(self) -> dict[str, Any]:
+        """Return the accounts, sessions and event log tags of the state."""
+        log = self.events()
+        return {
+            "accounts": accounts_tag(self.service),
+            "sessions": str(self.sessions().version()),
+            "events": log.last_sequence() if log is not None else 0,
+        }
+
+
 class ReplicaStateResource:
     """``GET /v1/replica/state``: the generations readers see now."""
 
-    def __init__(
-        self, auth: ReplicaAuth, store: SnapshotStore, service: AccountService
-    ) -> None:
+    def __init__(self, auth: ReplicaAuth, source: ReplicaSource) -> None:
         self.auth = auth
-        self.store = store
-        self.service = service
+        self.source = source
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Answer the chain and its manifests, or 304 when the tag matches."""
         self.auth.require(req)
-        _no_params(req)
-        snapshot = self.store.current()
-        accounts = accounts_tag(self.service)
-        tag = f"{snapshot.sequence}.{accounts}"
+        no_params(req)
+        snapshot = self.source.store.current()
+        tags = self.source.tags()
+        tag = ".".join(map(str, [snapshot.sequence, *tags.values()]))
         resp.etag = f'"{tag}"'
         resp.cache_control = ["private", "no-cache"]
         resp.set_header(SEQUENCE, str(snapshot.sequence))
-        if _matches(req, tag):
+        if matches(req, tag):
             resp.status = falcon.HTTP_304
             return
         resp.media = {
@@ -113,7 +141,7 @@ class ReplicaStateResource:
                 }
                 for layer in snapshot.layers
             ],
-            "accounts": accounts,
+            **tags,
         }
 
 
@@ -129,7 +157,7 @@ class ReplicaFileResource:
     ) -> None:
         """Stream the file (304 when ``If-None-Match`` holds its SHA-256)."""
         self.auth.require(req)
-        name = _no_params(req, frozenset({"path"})).get("path")
+        name = no_params(req, frozenset({"path"})).get("path")
         if not name:
             raise falcon.HTTPBadRequest(
                 title="invalid parameter",
@@ -142,7 +170,7 @@ class ReplicaFileResource:
             self._missing(generation, f"has no file {name[:100]!r}")
         resp.etag = f'"{expected["sha256"]}"'
         resp.cache_control = ["private", "max-age=31536000", "immutable"]
-        if _matches(req, expected["sha256"]):
+        if matches(req, expected["sha256"]):
             resp.status = falcon.HTTP_304
             return
         resp.content_type = "application/octet-stream"
@@ -167,28 +195,3 @@ class ReplicaFileResource:
             description=f"generation {generation!r} {what} (generations are pruned "
             "as new ones are published): ask GET /v1/replica/state again",
         )
-
-
-class ReplicaAccountsResource:
-    """``GET /v1/replica/accounts``: the account directory replicas mirror."""
-
-    def __init__(self, auth: ReplicaAuth, service: AccountService) -> None:
-        self.auth = auth
-        self.service = service
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Answer every account and key (304 when the tag matches)."""
-        self.auth.require(req)
-        _no_params(req)
-        tag = accounts_tag(self.service)  # before reading: never newer than the data
-        resp.etag = f'"{tag}"'
-        resp.cache_control = ["private", "no-cache"]
-        if _matches(req, tag):
-            resp.status = falcon.HTTP_304
-            return
-        store = self.service.store()
-        directory = store.export_directory()
-        resp.data = orjson.dumps(
-            {"tag": tag, "secret": store.secret.hex(), **directory}
-        )
-        resp.content_type = falcon.MEDIA_JSON

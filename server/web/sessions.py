@@ -92,6 +92,27 @@ class SessionStore:
         if token and len(token) <= 128:
             self._write(lambda txn: txn.delete(_key(token)))
 
+    # -- read replicas: a copy of the primary's sessions ------------------------
+
+    def version(self) -> int:
+        """Return a number that changes with every change to the sessions."""
+        return int(self._env.info()["last_txnid"])
+
+    def export(self) -> list[tuple[str, dict[str, Any]]]:
+        """Return every stored session: (hex SHA-256 of its token, its row)."""
+        with self._env.begin(db=self._db) as txn:
+            return [(bytes(k).hex(), orjson.loads(v)) for k, v in txn.cursor()]
+
+    def replace_all(self, rows: list[tuple[bytes, dict[str, Any]]]) -> None:
+        """Make the stored sessions exactly ``rows`` (a read replica's mirror)."""
+
+        def work(txn: Any) -> None:
+            txn.drop(self._db, delete=False)
+            for key, row in rows:
+                txn.put(key, orjson.dumps(row))
+
+        self._write(work)
+
     def count(self) -> int:
         """Return how many sessions are stored (live or not yet purged)."""
         with self._env.begin(db=self._db) as txn:
