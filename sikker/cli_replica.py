@@ -10,7 +10,6 @@ URL`` runs that loop beside gunicorn.
 """
 
 import argparse
-import importlib
 import logging
 import signal
 import subprocess
@@ -184,15 +183,13 @@ def _report(result: "PassResult", as_json: bool) -> None:
 def _notices(config: Config, wake: threading.Event) -> Any:
     """Wake the loop on Redis notices of new snapshots, when ``redis_url`` is
     set (the loop polls either way); return the subscription or None."""
-    try:
-        notices = importlib.import_module("sikker.core.notices")
-        settings = importlib.import_module("sikker.core.redis_client").RedisSettings
-    except ImportError:
-        return None
-    redis = settings.from_config(config)
+    from sikker.core.notices import SnapshotNotices
+    from sikker.core.redis_client import RedisSettings
+
+    redis = RedisSettings.from_config(config)
     if redis is None:
         return None
-    return notices.SnapshotNotices(redis).subscribe(
+    return SnapshotNotices(redis).subscribe(
         lambda notice: wake.set(), on_connect=wake.set
     )
 

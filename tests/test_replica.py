@@ -6,6 +6,8 @@ the last ones run the real thing: ``sikker serve`` with ``sikker build
 --follow`` as the primary and ``sikker serve --replica-of`` beside it.
 """
 
+import os
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +22,7 @@ import numpy as np
 import orjson
 import pytest
 
+from benchmarks.redis_server import RedisServer
 from sikker.builder.publish import Publisher
 from sikker.builder.writer import Overlay
 from sikker.core.config import load_config
@@ -27,6 +30,7 @@ from sikker.core.filters import BlacklistQuery
 from sikker.core.handles import shared
 from sikker.core.layout import SNAPSHOTS, TMP_PREFIX, current_path
 from sikker.core.manifest import Manifest
+from sikker.core.notices import SnapshotNotices
 from sikker.core.primary import Primary
 from sikker.core.replica_tokens import ReplicaRegistry
 from sikker.core.sensors import SensorRegistry
@@ -39,16 +43,19 @@ from sikker.errors import (
     ServerRefusedError,
 )
 from sikker.replica_http import PrimaryClient
-from sikker.replica_sync import PassResult, RemoteState, ReplicaSync
+from sikker.replica_sync import PassResult, RemoteState, ReplicaSync, held_sequence
 from sikker.server.app import SikkerApp, create_app
 from sikker.server.forward import PRIMARY_ROUTES
 from sikker.server.web.sessions import SessionStore
 from tests.factories import PASSWORD, RECORDS, api_key, basic, bearer, table
 from tests.loopback import wsgi_server
+from tests.redis_support import own_redis, settings_of
 from tests.test_gunicorn import get, serving
 from tests.test_incremental import PERSISTENCE, session
-from tests.test_live import live_server, post
+from tests.test_live import CLI, live_server, post
 from tests.test_overlay import NEW
+
+__all__ = ["own_redis"]  # fixture
 
 IPS = [r["ip"] for r in RECORDS] + [NEW["ip"], "8.8.4.4", "2001:db8::99"]
 
@@ -72,8 +79,13 @@ class Corrupting:
         return [body]
 
 
-def publish_overlay(data: Path, records: list[dict[str, Any]]) -> None:
-    with Publisher(data) as publisher, Snapshot.open(current_path(data)) as now:
+def publish_overlay(
+    data: Path, records: list[dict[str, Any]], announce: Any = None
+) -> None:
+    with (
+        Publisher(data, announce=announce) as publisher,
+        Snapshot.open(current_path(data)) as now,
+    ):
         publisher.publish(table(records), overlay=Overlay(now.base or now.top))
 
 
@@ -414,6 +426,45 @@ def test_a_replica_reports_its_sync_in_health_and_metrics(
     assert f"sikker_replica_full_pulls_total{labels} 1" in metrics
     plain = falcon.testing.TestClient(primary["app"]).simulate_get("/healthz").json
     assert plain["mode"] == "primary" and "replica" not in plain
+
+
+@pytest.mark.slow
+def test_a_redis_notice_wakes_the_sync_loop_long_before_its_next_poll(
+    primary: dict[str, Any], tmp_path: Path, own_redis: RedisServer
+) -> None:
+    data = tmp_path / "woken"
+    env = dict(
+        os.environ,
+        SIKKER_REPLICA_TOKEN=primary["token"],
+        SIKKER_REPLICA_POLL_SECONDS="120",
+        SIKKER_REDIS_URL=own_redis.url,
+    )
+    loop = subprocess.Popen(
+        [*CLI, "--data-dir", str(data), "replica", "sync", "--replica-of",
+         primary["base"]],
+        env=env, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        held = wait_for(lambda: held_sequence(data) == 2, "the first pass")
+        assert held
+        time.sleep(1)  # the subscription is up (its first wake-up is spent)
+        notices = SnapshotNotices(settings_of(own_redis))
+        publish_overlay(primary["data"], [{**NEW, "score": 11}], notices.publish)
+        started = time.monotonic()
+        wait_for(lambda: held_sequence(data) == 3, "the notice")
+        print(f"pulled {time.monotonic() - started:.2f} s after the notice")
+    finally:
+        loop.terminate()
+        loop.wait(timeout=30)
+
+
+def wait_for(done: Callable[[], bool], what: str, seconds: float = 20) -> bool:
+    """Poll ``done`` until it holds; fail after ``seconds`` (far below 120)."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, f"nothing happened after {what}"
+        time.sleep(0.05)
+    return True
 
 
 @pytest.mark.parametrize(
