@@ -27,6 +27,7 @@ from sikker.core.layout import (
 )
 from sikker.core.manifest import Manifest
 from sikker.core.records import RecordTable
+from sikker.core.storage import storage_errors
 from sikker.errors import BuildError, NoSnapshotError, SnapshotCorruptError
 
 #: Published snapshots kept on disk (readers may still have older ones open).
@@ -83,8 +84,9 @@ class Publisher:
         self._lock = build_lock(self.data_dir)
 
     def __enter__(self) -> "Publisher":
-        self._lock.__enter__()
-        self.root.mkdir(exist_ok=True)
+        with storage_errors(self.data_dir, "cannot start a build"):
+            self._lock.__enter__()
+            self.root.mkdir(exist_ok=True)
         _remove_leftovers(self.root)
         return self
 
@@ -103,10 +105,11 @@ class Publisher:
         sequence = next_sequence(self.data_dir)
         tmp = self.staging(sequence)
         try:
-            manifest = write_snapshot(
-                table, tmp, sequence, progress, overlay, delta, intel
-            )
-            self.commit(tmp, sequence)
+            with storage_errors(self.root, f"cannot publish snapshot {sequence}"):
+                manifest = write_snapshot(
+                    table, tmp, sequence, progress, overlay, delta, intel
+                )
+                self.commit(tmp, sequence)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

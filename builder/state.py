@@ -22,6 +22,7 @@ import orjson
 
 from sikker.builder import stats
 from sikker.builder.evidence import Evidence
+from sikker.core.storage import reserve_lock_file
 
 IPS, SESSIONS, USERNAMES, EMAILS, DIRTY, META = (
     b"ips",
@@ -37,6 +38,8 @@ IP_KIND, USERNAME_KIND, EMAIL_KIND = b"i", b"u", b"e"
 _SEQ = struct.Struct(">Q")
 #: The ``meta`` key of the activity statistics.
 STATS = "stats"
+#: Reader slots (py-lmdb's default): the builder and its compaction child.
+MAX_READERS = 126
 _GROWTH = 2
 
 
@@ -62,7 +65,10 @@ class State:
 
     def __init__(self, path: Path, map_size: int = 1 << 30) -> None:
         path.mkdir(parents=True, exist_ok=True)
-        self._env = lmdb.open(str(path), map_size=map_size, max_dbs=len(TABLES))
+        reserve_lock_file(path, MAX_READERS)  # a full disk: ENOSPC, not SIGBUS
+        self._env = lmdb.open(
+            str(path), map_size=map_size, max_dbs=len(TABLES), max_readers=MAX_READERS
+        )
         self._dbs = {name: self._env.open_db(name) for name in TABLES}
 
     def close(self) -> None:

@@ -117,6 +117,7 @@ def write_snapshot(
         sync=False,
         metasync=False,
         meminit=False,
+        lock=False,  # a private directory; a mapped lock file could SIGBUS
     )
     try:
         dbs = {name: env.open_db(name) for name in TABLES}

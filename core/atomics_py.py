@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
 
+from sikker.core.storage import reserve
+
 __all__ = ["COUNT_BITS", "COUNT_MASK", "LOCKED", "WORD_MASK", "SharedWords"]
 
 WORD_MASK: Final = (1 << 64) - 1
@@ -63,6 +65,8 @@ class SharedWords:
     Raises:
         ValueError: ``size`` is not a positive multiple of 8 or the file
             is shorter.
+        OSError: the disk cannot hold the file's blocks (``ENOSPC``); they
+            are allocated before mapping, so a write never faults.
     """
 
     MODE = "lockf"
@@ -73,6 +77,7 @@ class SharedWords:
             raise ValueError(f"size must be a positive multiple of 8, got {size}")
         if os.fstat(fd).st_size < size:
             raise ValueError(f"the file is shorter than {size} bytes")
+        reserve(fd, size)  # a page the disk cannot hold would be a SIGBUS
         self._fd = os.dup(fd)
         self._lock = _file_lock(self._fd)
         self._map: mmap.mmap | None = mmap.mmap(self._fd, size)

@@ -9,7 +9,9 @@ several processes (gunicorn workers, ``sikker ingest``) may append at once
 and still get unique, gap-free sequences.
 
 Rules (docs/operations.md): open the log in the process that uses it, never
-before a fork; the environment refuses to be used from another process.
+before a fork; the environment refuses to be used from another process. A
+full or read-only disk is a StorageFullError or StorageReadOnlyError; the
+log keeps everything it acknowledged before.
 """
 
 import os
@@ -22,6 +24,7 @@ from typing import Any
 import lmdb
 import orjson
 
+from sikker.core.storage import reserve_lock_file, storage_error
 from sikker.errors import EventLogError
 
 _KEY = struct.Struct(">Q")
@@ -51,6 +54,7 @@ class EventLog:
         self._env: Any = None
         try:
             self.path.mkdir(parents=True, exist_ok=True)
+            reserve_lock_file(self.path, MAX_READERS)
             self._env = lmdb.open(
                 str(self.path),
                 map_size=map_size,
@@ -62,8 +66,9 @@ class EventLog:
                 max_spare_txns=0,
             )
         except (OSError, lmdb.Error) as ex:
-            raise EventLogError(
-                f"cannot open the event log at {self.path}: {ex}"
+            what = "cannot open the event log"
+            raise storage_error(ex, self.path, what) or EventLogError(
+                f"{what} at {self.path}: {ex}"
             ) from ex
         self._pid = os.getpid()
         self._lock = threading.Lock()
@@ -116,7 +121,10 @@ class EventLog:
                 except lmdb.MapResizedError:
                     env.set_mapsize(0)  # another process grew the map
                 except lmdb.Error as ex:
-                    raise EventLogError(f"cannot append to {self.path}: {ex}") from ex
+                    what = "cannot append to the event log"
+                    raise storage_error(ex, self.path, what) or EventLogError(
+                        f"cannot append to {self.path}: {ex}"
+                    ) from ex
 
     def _write(self, env: lmdb.Environment, values: list[bytes]) -> tuple[int, int]:
         with env.begin(write=True) as txn:

@@ -23,6 +23,7 @@ import lmdb
 import orjson
 
 from sikker.core import ipcore
+from sikker.core.storage import reserve_lock_file
 from sikker.errors import EventLogError
 
 REPORTS_DIR = "reports"
@@ -30,6 +31,7 @@ _SEQ = struct.Struct(">Q")
 _TABLES = (b"by_ip", b"by_reporter")
 #: Address space reserved at first (sparse; doubles when full).
 MAP_SIZE = 1 << 30
+MAX_READERS = 1024
 
 
 class ReportIndex:
@@ -39,8 +41,12 @@ class ReportIndex:
         path = Path(data_dir) / REPORTS_DIR
         try:
             path.mkdir(parents=True, exist_ok=True)
+            reserve_lock_file(path, MAX_READERS)
             self._env = lmdb.open(
-                str(path), map_size=map_size, max_dbs=len(_TABLES), max_readers=1024
+                str(path),
+                map_size=map_size,
+                max_dbs=len(_TABLES),
+                max_readers=MAX_READERS,
             )
         except (OSError, lmdb.Error) as ex:
             raise EventLogError(f"cannot open the report index at {path}: {ex}") from ex

@@ -10,6 +10,8 @@ consistent) on the mapped memory, so processes and threads need no lock.
 import mmap
 import os
 
+from sikker.core.storage import reserve
+
 from cpython.buffer cimport PyBUF_WRITABLE
 from cpython.buffer cimport PyBuffer_Release
 from cpython.buffer cimport PyObject_GetBuffer
@@ -64,6 +66,8 @@ cdef class SharedWords:
     Raises:
         ValueError: ``size`` is not a positive multiple of 8 or the file
             is shorter.
+        OSError: the disk cannot hold the file's blocks (``ENOSPC``); they
+            are allocated before mapping, so a write never faults.
     """
 
     MODE = "cpu"
@@ -84,6 +88,7 @@ cdef class SharedWords:
             raise ValueError(f"size must be a positive multiple of 8, got {size}")
         if os.fstat(fd).st_size < size:
             raise ValueError(f"the file is shorter than {size} bytes")
+        reserve(fd, size)  # a page the disk cannot hold would be a SIGBUS
         self._map = mmap.mmap(fd, size)
         PyObject_GetBuffer(self._map, &self._view, PyBUF_WRITABLE)
         self._held = True

@@ -1,17 +1,22 @@
 """Every error leaves the server as one JSON shape with the right status.
 
 ``{"error": "<message>", "code": "<slug>", "status": <int>}`` (plus
-``parameter`` when one query parameter is at fault). Unexpected exceptions
-are logged with their traceback and answered with a 500 that reveals none.
+``parameter`` when one query parameter is at fault). A full disk answers
+507 ``insufficient_storage`` and a read-only data directory 503
+``storage_read_only``, whichever store met it. Unexpected exceptions are
+logged with their traceback and answered with a 500 that reveals none.
 """
 
 import logging
 import re
+from pathlib import Path
 from typing import Any
 
 import falcon
+import lmdb
 import orjson
 
+from sikker.core.storage import storage_error
 from sikker.errors import (
     AlertExistsError,
     AlertLimitError,
@@ -26,6 +31,9 @@ from sikker.errors import (
     RateLimitedError,
     RemovalStoreError,
     SnapshotError,
+    StorageError,
+    StorageFullError,
+    StorageReadOnlyError,
     UnknownAlertError,
 )
 
@@ -157,6 +165,38 @@ def _store_unavailable(
     resp.set_header("Retry-After", "10")
 
 
+def _storage(
+    req: falcon.Request, resp: falcon.Response, ex: StorageError, params: dict
+) -> None:
+    log.error("storage unavailable: %s", ex)
+    if isinstance(ex, StorageFullError):
+        status, code = 507, "insufficient_storage"
+        message = "the server's disk is full; nothing was stored, retry later"
+    elif isinstance(ex, StorageReadOnlyError):
+        status, code = 503, "storage_read_only"
+        message = "the server's data directory is read-only; retry later"
+    else:
+        status, code = 503, "storage_unavailable"
+        message = "the server cannot write its data directory; retry later"
+    respond(resp, status, code, message)
+    resp.set_header("Retry-After", "60")
+
+
+def _os_error(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict
+) -> None:
+    """A store that did not type its error: a full or read-only disk still
+    answers as such (a named file, or LMDB's errno), anything else a 500."""
+    filename = getattr(ex, "filename", None)
+    error = None
+    if filename or isinstance(ex, lmdb.Error):
+        error = storage_error(ex, Path(filename) if filename else None, str(ex))
+    if error is None:
+        _unexpected(req, resp, ex, params)
+    else:
+        _storage(req, resp, error, params)
+
+
 def install(app: falcon.App) -> None:
     """Register the handlers; later registrations win for subclasses."""
     app.add_error_handler(Exception, _unexpected)
@@ -171,3 +211,6 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(RateLimitedError, _rate_limited)
     app.add_error_handler(AlertStoreError, _store_unavailable)
     app.add_error_handler(RemovalStoreError, _store_unavailable)
+    app.add_error_handler(OSError, _os_error)
+    app.add_error_handler(lmdb.Error, _os_error)
+    app.add_error_handler(StorageError, _storage)

@@ -153,9 +153,12 @@ def _print_build(result: dict[str, Any]) -> None:
 
 def cmd_build(config: Config, args: argparse.Namespace) -> int:
     """Build and publish a snapshot (and keep following with --follow)."""
-    if args.follow:
-        return _follow(config, args)
-    result = _build(config, args)
+    from sikker.core.storage import storage_errors
+
+    with storage_errors(config.data_path, "cannot build"):
+        if args.follow:
+            return _follow(config, args)
+        result = _build(config, args)
     _print_json(result) if args.json else _print_build(result)
     return 0
 

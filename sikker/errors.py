@@ -326,3 +326,16 @@ class ReplicaProtocolError(ReplicaError, ValueError):
 
 class ReplicaDigestError(ReplicaError):
     """A file pulled from the primary differs from its manifest (size, SHA-256)."""
+
+
+class StorageError(SikkerError, OSError):
+    """The data directory cannot be written; nothing was stored."""
+
+
+class StorageFullError(StorageError):
+    """The disk holding the data directory is full (HTTP 507)."""
+
+
+class StorageReadOnlyError(StorageError):
+    """The data directory is on a read-only file system or not writable
+    by this user (HTTP 503)."""

@@ -8,7 +8,7 @@ from sikker.builder import bitmaps, publish
 from sikker.core.layout import SNAPSHOTS, current_path, published_sequences
 from sikker.core.snapshot import Snapshot
 from sikker.core.store import SnapshotStore
-from sikker.errors import BuildError, NoSnapshotError
+from sikker.errors import BuildError, NoSnapshotError, StorageFullError
 from tests.factories import RECORDS, build
 
 
@@ -41,7 +41,7 @@ def test_a_failed_build_leaves_the_previous_snapshot_current(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(bitmaps, "build_bitmaps", explode)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(StorageFullError, match="No space left"):
         build(tmp_path)
     assert current_path(tmp_path).name == "0000000001"
     assert [p.name for p in (tmp_path / SNAPSHOTS).iterdir()] == ["0000000001"]

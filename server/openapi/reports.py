@@ -115,7 +115,14 @@ _LIMIT: Schema = {
 _STORE_ERROR = {
     "503": error(
         "The event log or the report index cannot be written or read "
-        "(`event_log_unavailable`); nothing was stored.",
+        "(`event_log_unavailable`), or the data directory is read-only "
+        "(`storage_read_only`); nothing was stored.",
+        ("Retry-After",),
+    )
+}
+_FULL_DISK = {
+    "507": error(
+        "The server's disk is full (`insufficient_storage`); nothing was stored.",
         ("Retry-After",),
     )
 }
@@ -150,6 +157,7 @@ def _report() -> Schema:
             **KEY_ERRORS,
             **BODY_ERRORS,
             **_STORE_ERROR,
+            **_FULL_DISK,
         },
     }
 
@@ -208,6 +216,7 @@ def _bulk_report(config: Config) -> Schema:
             **KEY_ERRORS,
             **BODY_ERRORS,
             **_STORE_ERROR,
+            **_FULL_DISK,
         },
     }
 

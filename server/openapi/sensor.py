@@ -109,7 +109,13 @@ def paths(config: Config) -> dict[str, Any]:
                     **BODY_ERRORS,
                     "503": error(
                         "The event log cannot be written; nothing was stored "
-                        "(`event_log_unavailable`).",
+                        "(`event_log_unavailable`, or `storage_read_only` when "
+                        "the data directory is read-only).",
+                        ("Retry-After",),
+                    ),
+                    "507": error(
+                        "The server's disk is full; nothing was stored "
+                        "(`insufficient_storage`).",
                         ("Retry-After",),
                     ),
                 },
