@@ -34,6 +34,9 @@ FILES: dict[str, str] = {
     "ipset, nftables, nginx or Suricata (POSIX sh + curl), from cron.",
     "suricata/sikker.rules": "Suricata rules alerting on sources in sikker's "
     "IP reputation categories (iprep).",
+    "nginx/sikker-proxy.conf": "nginx site in front of sikker: buffers slow "
+    "clients (slowloris, slow bodies) so gunicorn's workers never wait on one; "
+    "nginx's own 413 and 5xx in sikker's JSON error shape.",
 }
 
 

@@ -18,6 +18,7 @@ import pytest
 from sikker.core.snapshot import Snapshot
 from tests import lists
 from tests.lists import write
+from tests.stack import nginx_conf
 from tests.tools import in_ns, need_root, need_tool, netns, run
 
 LISTED, UNLISTED, SERVER = "203.0.113.10", "198.51.100.1", "198.51.100.1"
@@ -31,43 +32,29 @@ def config(tmp: Path, deny: Path, geo: Path, listen: str = "127.0.0.1:8080") -> 
     (tmp / "www").mkdir(exist_ok=True)
     (tmp / "www" / "index.html").write_text("hello\n")
     host, port = listen.rsplit(":", 1)
-    path = tmp / "nginx.conf"
-    path.write_text(
+    return nginx_conf(
+        tmp,
         f"""
-user root;
-daemon off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    geo $sikker_blocked {{
-        default 0;
-        include {geo};
-    }}
-    server {{
-        listen {host}:{port};
-        root {tmp}/www;
-        if ($sikker_blocked) {{ return 403; }}
-    }}
-    server {{
-        listen {host}:{int(port) + 1};
-        root {tmp}/www;
-        location / {{
-            include {deny};
-            allow all;
-        }}
+geo $sikker_blocked {{
+    default 0;
+    include {geo};
+}}
+server {{
+    listen {host}:{port};
+    root {tmp}/www;
+    if ($sikker_blocked) {{ return 403; }}
+}}
+server {{
+    listen {host}:{int(port) + 1};
+    root {tmp}/www;
+    location / {{
+        include {deny};
+        allow all;
     }}
 }}
-"""
+""",
+        connections=64,
     )
-    return path
 
 
 def nginx_test(conf: Path) -> str:
