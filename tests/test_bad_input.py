@@ -269,6 +269,46 @@ def test_hostile_bodies_are_4xx_in_the_error_shape(
     assert not walk.failures, "\n".join(walk.failures[:20])
 
 
+HUGE_FIELD = b'"' + b"x" * 140_000 + b'"'
+HOSTILE_CSV = [
+    b"45.155.205.7,spam,ssh," + HUGE_FIELD + b"\n45.155.205.8,spam\n",
+    b"45.155.205.7,spam,ssh," + HUGE_FIELD,
+    b'45.155.205.7,"unterminated\n45.155.205.8,spam\n',
+    b"45.155.205.7,spam,ssh,a\x00b\n\x00\n",
+    b"45.155.205.7,spam,ssh,\xff\xfe\xc0\xaf\n",
+    b"\xef\xbb\xbfIP,Category,Protocol,Comment\r\n",
+    b",,,,,,,,\n;;;;\n\r\r\n",
+    b"45.155.205.7" + b",x" * 20_000 + b"\n",
+    b"45.155.205.7,spam\r" * 2000,
+    b"45.155.205.7\n" * 10_001,
+]
+
+
+def _text_operations() -> list[tuple[str, str, str]]:
+    """Return (method, template, media) of every operation taking CSV or text."""
+    described = Contract(create_app(load_config(environ={})))
+    return [
+        (method, template, media)
+        for method, template in _body_operations()
+        for media in described.operation(method, template)
+        .get("requestBody", {})
+        .get("content", {})
+        if media in {"text/csv", "text/plain"}
+    ]
+
+
+@pytest.mark.parametrize(("method", "template", "media"), _text_operations())
+def test_hostile_csv_and_text_bodies_are_row_errors_or_4xx(
+    walk: Walk, method: str, template: str, media: str
+) -> None:
+    headers = {**walk.headers(template), "Content-Type": media}
+    for body in HOSTILE_CSV:
+        walk.request(
+            method, _fill(template), {200, 400, 413}, headers=headers, body=body
+        )
+    assert not walk.failures, "\n".join(walk.failures[:20])
+
+
 def test_an_unexpected_error_is_a_500_without_a_traceback(
     walk: Walk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
