@@ -52,6 +52,10 @@ TARGETS = (
     ("check_vs_falcon_floor", ">=", 0.9, "HTTP checks vs Falcon floor"),
     ("bulk_check_10k_ms", "<=", 50, "bulk check of 10,000 IPs (ms)"),
     ("memory_added_mb", "<=", 300, "memory of 3 more workers (MB)"),
+    ("faults_publish_torn_reads", "<=", 0, "torn reads, builder killed (of 100)"),
+    ("faults_reports_lost", "<=", 0, "reports lost, server killed (of 10,000)"),
+    ("faults_reload_dropped_sync", "<=", 0, "requests dropped by reloads (sync)"),
+    ("faults_reload_dropped_gthread", "<=", 0, "requests dropped by reloads (gthread)"),
 )
 
 

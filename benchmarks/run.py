@@ -24,7 +24,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-SUITES = ("parse", "lookup", "blacklist", "build", "ingest", "http", "memory", "redis")
+SUITES = (
+    "parse", "lookup", "blacklist", "build", "ingest", "http", "memory", "redis",
+    "faults",
+)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
