@@ -26,6 +26,7 @@ from sikker.server.openapi import (
     taxii,
     web,
 )
+from sikker.server.openapi.encoding import add_encoding_errors
 
 #: The area modules; each has ``SCHEMAS`` and ``paths(config)``, some
 #: ``HEADERS`` of their own.
@@ -73,6 +74,7 @@ def build(config: Config) -> dict[str, Any]:
         schemas.update(area.SCHEMAS)
         headers.update(getattr(area, "HEADERS", {}))
     replica.forwarded(paths, config)  # a read replica's own answers
+    add_encoding_errors(paths)  # server/path_encoding.py
     return {
         "openapi": "3.1.0",
         "info": {
