@@ -310,6 +310,17 @@ def test_only_replica_tokens_open_the_replication_endpoints(
         Replica(tmp_path / "r", primary["base"], primary["token"]).run()
 
 
+def test_replication_routes_ask_for_the_token_before_anything_else(
+    tmp_path: Path,
+) -> None:
+    client = falcon.testing.TestClient(app_for(tmp_path))  # not even a snapshot
+    for path in ("state", "files/0000000001?path=ips.bin", "accounts", "sessions",
+                 "reports?after=x"):  # fmt: skip
+        answer = client.simulate_get(f"/v1/replica/{path}")
+        assert answer.status_code == 401, path
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+
+
 def test_every_write_route_is_forwarded_on_a_replica(tmp_path: Path) -> None:
     app = app_for(tmp_path)
     routes = {

@@ -112,25 +112,41 @@ class ReplicaSource:
         }
 
 
-class ReplicaStateResource:
-    """``GET /v1/replica/state``: the generations readers see now."""
+class ReplicaResource:
+    """A replication route: the token checked, an ETag and 304 for documents."""
 
     def __init__(self, auth: ReplicaAuth, source: ReplicaSource) -> None:
         self.auth = auth
         self.source = source
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Answer the chain and its manifests, or 304 when the tag matches."""
+    def check(self, req: falcon.Request) -> None:
+        """Refuse a request without a replica token (401) or with parameters."""
         self.auth.require(req)
         no_params(req)
-        snapshot = self.source.store.current()
-        tags = self.source.tags()
-        tag = ".".join(map(str, [snapshot.sequence, *tags.values()]))
+
+    @staticmethod
+    def unchanged(req: falcon.Request, resp: falcon.Response, tag: str) -> bool:
+        """Set the ETag (read before the data: never newer than it) and answer
+        304 when ``If-None-Match`` holds it; return whether it did."""
         resp.etag = f'"{tag}"'
         resp.cache_control = ["private", "no-cache"]
-        resp.set_header(SEQUENCE, str(snapshot.sequence))
         if matches(req, tag):
             resp.status = falcon.HTTP_304
+            return True
+        return False
+
+
+class ReplicaStateResource(ReplicaResource):
+    """``GET /v1/replica/state``: the generations readers see now."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Answer the chain and its manifests, or 304 when the tag matches."""
+        self.check(req)
+        snapshot = self.source.store.current()
+        tags = self.source.tags()
+        resp.set_header(SEQUENCE, str(snapshot.sequence))
+        tag = ".".join(map(str, [snapshot.sequence, *tags.values()]))
+        if self.unchanged(req, resp, tag):
             return
         resp.media = {
             "sequence": snapshot.sequence,

@@ -16,10 +16,8 @@ import falcon
 import orjson
 
 from sikker.server.resources.replica import (
-    ReplicaAuth,
-    ReplicaSource,
+    ReplicaResource,
     accounts_tag,
-    matches,
     no_params,
 )
 
@@ -32,56 +30,36 @@ def _json(resp: falcon.Response, doc: object) -> None:
     resp.data = orjson.dumps(doc)
 
 
-class ReplicaAccountsResource:
+class ReplicaAccountsResource(ReplicaResource):
     """``GET /v1/replica/accounts``: the account directory replicas mirror."""
-
-    def __init__(self, auth: ReplicaAuth, source: ReplicaSource) -> None:
-        self.auth = auth
-        self.source = source
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Answer every account and key (304 when the tag matches)."""
-        self.auth.require(req)
-        no_params(req)
-        tag = accounts_tag(self.source.service)  # first: never newer than the data
-        resp.etag = f'"{tag}"'
-        resp.cache_control = ["private", "no-cache"]
-        if matches(req, tag):
-            resp.status = falcon.HTTP_304
+        self.check(req)
+        tag = accounts_tag(self.source.service)
+        if self.unchanged(req, resp, tag):
             return
         store = self.source.service.store()
         directory = store.export_directory()
         _json(resp, {"tag": tag, "secret": store.secret.hex(), **directory})
 
 
-class ReplicaSessionsResource:
+class ReplicaSessionsResource(ReplicaResource):
     """``GET /v1/replica/sessions``: the web sign-ins replicas mirror."""
-
-    def __init__(self, auth: ReplicaAuth, source: ReplicaSource) -> None:
-        self.auth = auth
-        self.source = source
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Answer every stored session (304 when the tag matches)."""
-        self.auth.require(req)
-        no_params(req)
+        self.check(req)
         sessions = self.source.sessions()
-        tag = str(sessions.version())  # first: never newer than the data
-        resp.etag = f'"{tag}"'
-        resp.cache_control = ["private", "no-cache"]
-        if matches(req, tag):
-            resp.status = falcon.HTTP_304
+        tag = str(sessions.version())
+        if self.unchanged(req, resp, tag):
             return
         rows = [{"key": key, **row} for key, row in sessions.export()]
         _json(resp, {"tag": tag, "sessions": rows})
 
 
-class ReplicaReportsResource:
+class ReplicaReportsResource(ReplicaResource):
     """``GET /v1/replica/reports?after=N``: reports logged after sequence N."""
-
-    def __init__(self, auth: ReplicaAuth, source: ReplicaSource) -> None:
-        self.auth = auth
-        self.source = source
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Answer the reports among the next SCAN log entries after ``after``."""
