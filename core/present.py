@@ -82,7 +82,7 @@ def check_payload(
             "nonPublicReason": reason,
             "snapshot": snapshot.sequence,
         }
-    behaviors, primitives = _catalog_views(snapshot)
+    behaviors, primitives = catalog_views(snapshot)
     details = record.details()
     whitelist = None
     if record.benign_source:
@@ -149,7 +149,7 @@ def _severity_levels(snapshot: Snapshot) -> list[int]:
     return [SEVERITY_LEVELS[b["severity"]] for b in snapshot.catalog["behaviors"]]
 
 
-def _catalog_views(snapshot: Snapshot) -> tuple[list[dict], list[dict]]:
+def catalog_views(snapshot: Snapshot) -> tuple[list[dict], list[dict]]:
     """Return the check-response fields of every behavior and primitive."""
     views = _VIEWS.get(snapshot)
     if views is None:

@@ -1,4 +1,4 @@
-"""Compose blacklist lines (the compiled twin when built).
+"""Compose blacklist lines and check answers (the compiled twin when built).
 
 Re-exports the API of :mod:`sikker.ext.render` when it is importable and
 ``SIKKER_PURE`` is unset, otherwise that of the pure-Python reference
@@ -19,6 +19,7 @@ __all__ = [
     "MAX_CELLS",
     "UNBLOCKABLE",
     "keep_rows",
+    "render_check",
     "render_lines",
 ]
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         MAX_CELLS,
         UNBLOCKABLE,
         keep_rows,
+        render_check,
         render_lines,
     )
 else:
@@ -48,4 +50,5 @@ else:
     MAX_CELLS = _impl.MAX_CELLS
     UNBLOCKABLE = _impl.UNBLOCKABLE
     keep_rows = _impl.keep_rows
+    render_check = _impl.render_check
     render_lines = _impl.render_lines

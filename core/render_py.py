@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sikker.core import ipcore_py
+from sikker.core.records import HEADER, Record
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
+
+    from sikker.core.check_json import CheckFragments
 
 __all__ = [
     "DECIMAL",
@@ -28,6 +31,7 @@ __all__ = [
     "MAX_CELLS",
     "UNBLOCKABLE",
     "keep_rows",
+    "render_check",
     "render_lines",
 ]
 
@@ -209,3 +213,121 @@ def keep_rows(
             value = int.from_bytes(data[12:] if family == 4 else data, "big")
             keep[i] = ipcore_py.classify(family, value) not in UNBLOCKABLE
     return keep
+
+
+def _json_time(epoch: int) -> bytes:
+    return b'"' + _iso(epoch) + b'"' if epoch else b"null"
+
+
+def render_check(
+    ip: str,
+    record: bytes | None,
+    ignore_whitelist: bool,
+    fragments: "CheckFragments",
+) -> bytes:
+    """Render the check answer of ``ip`` as JSON (see :mod:`sikker.core.check_json`).
+
+    Args:
+        ip: The address asked about (its canonical form is written).
+        record: Its stored record (:mod:`sikker.core.records`), or None
+            when it is not listed.
+        ignore_whitelist: Write the raw score as ``confidenceLevel``.
+        fragments: The snapshot's serialised pieces.
+
+    Returns:
+        The bytes ``orjson.dumps(check_payload(...))`` would return.
+
+    Raises:
+        InvalidAddressError: ``ip`` is not an IPv4/IPv6 address.
+        ValueError: ``record`` is shorter than its header says.
+        IndexError: ``record`` names an index ``fragments`` lacks.
+    """
+    version, value = ipcore_py.parse_ip(ip)
+    text = ipcore_py.format_ip(version, value).encode("ascii")
+    public = fragments.publics[ipcore_py.classify(version, value)]
+    if record is None:
+        return b"".join(
+            [
+                b'{"ip":"',
+                text,
+                b'","found":false,"confidenceLevel":0,"rawConfidenceLevel":0,',
+                public,
+                fragments.tail,
+            ]
+        )
+    if len(record) < HEADER.size:
+        raise ValueError(f"the record is truncated ({len(record)} bytes)")
+    r = Record.decode(record)
+    if len(record) < _record_size(r):
+        raise ValueError(f"the record is truncated ({len(record)} bytes)")
+    details = r.details()
+    country = r.country
+    out = [
+        b'{"ip":"',
+        text,
+        b'","found":true,"confidenceLevel":',
+        str(r.raw_score if ignore_whitelist else r.score).encode(),
+        b',"rawConfidenceLevel":',
+        str(r.raw_score).encode(),
+        b",",
+        public,
+        _at(fragments.whitelists, r.benign_source, "benign source"),
+        fragments.countries[country]
+        if country < len(fragments.countries)
+        else fragments.no_country,
+        fragments.asns[r.asn],
+        b'"firstSeen":',
+        _json_time(r.first_seen),
+        b',"lastSeen":',
+        _json_time(r.last_seen),
+        b',"totalSessions":',
+        str(r.sessions).encode(),
+        b',"totalEvents":',
+        str(r.events).encode(),
+        b",",
+        _at(fragments.severities, r.max_severity, "severity"),
+        b'"protocols":[',
+    ]
+    for i, (pid, sessions, events) in enumerate(details.protocols):
+        out.append(b"," if i else b"")
+        out.append(_at(fragments.protocols, pid, "protocol"))
+        out.append(b'%d,"events":%d}' % (sessions, events))
+    for member, table, items, what in (
+        (b'],"behaviors":[', fragments.behaviors, details.behaviors, "behavior"),
+        (b'],"primitives":[', fragments.primitives, details.primitives, "primitive"),
+    ):
+        out.append(member)
+        for i, (index, count) in enumerate(items):
+            out.append(b"," if i else b"")
+            out.append(_at(table, index, what))
+            out.append(b"%d}" % count)
+    out.append(
+        b'],"reports":{"total":%d,"distinctReporters":%d' % (r.reports, r.reporters)
+    )
+    out.append(b',"lastReportedAt":')
+    out.append(_json_time(r.last_reported))
+    out.append(b',"categories":{')
+    for i, (category, count) in enumerate(details.categories):
+        out.append(b"," if i else b"")
+        out.append(_at(fragments.categories, category - 1, "category"))
+        out.append(b"%d" % count)
+    out.append(b"}},")
+    out.append(fragments.tail)
+    return b"".join(out)
+
+
+def _at(table: Sequence[bytes], index: int, what: str) -> bytes:
+    """Return ``table[index]``, or raise IndexError naming ``what``."""
+    if not 0 <= index < len(table):
+        raise IndexError(f"{what} index {index} is out of range")
+    return table[index]
+
+
+def _record_size(r: Record) -> int:
+    """Return the bytes a record with ``r``'s array lengths occupies."""
+    return (
+        HEADER.size
+        + 9 * r.n_protocols
+        + 6 * (r.n_behaviors + r.n_primitives)
+        + 5 * r.n_categories
+    )

@@ -50,6 +50,9 @@ class Snapshot:
         self.base = base
         self.layers: tuple[Generation, ...] = (top,) if base is None else (base, top)
         self._tombstones = top.bitmap(TOMBSTONES) if base is not None else None
+        #: What callers derive once per snapshot (e.g. serialised check
+        #: fragments), kept as long as the snapshot is.
+        self.derived: dict[str, Any] = {}
 
     @classmethod
     def open(cls, path: Path) -> "Snapshot":
@@ -119,11 +122,20 @@ class Snapshot:
         Raises:
             InvalidAddressError: ``ip`` is not an IPv4/IPv6 address.
         """
+        buf = self.stored(ip)
+        return Record.decode(buf) if buf is not None else None
+
+    def stored(self, ip: str) -> bytes | None:
+        """Return the stored record of an IP address (see :meth:`lookup`).
+
+        Raises:
+            InvalidAddressError: ``ip`` is not an IPv4/IPv6 address.
+        """
         ip16 = ipcore.to_ip16(ip)
         for layer in reversed(self.layers):
             buf = layer.get(ip16)
             if buf is not None:
-                return Record.decode(buf) if buf else None  # b"" = removed
+                return buf or None  # b"" = removed
         return None
 
     def lookup_many(self, keys: list[bytes]) -> list[bytes | None]:

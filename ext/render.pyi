@@ -5,6 +5,8 @@ from collections.abc import Sequence
 import numpy as np
 from typing_extensions import Buffer
 
+from sikker.core.check_json import CheckFragments
+
 __all__ = [
     "DECIMAL",
     "ISO_TIME",
@@ -12,6 +14,7 @@ __all__ = [
     "MAX_CELLS",
     "UNBLOCKABLE",
     "keep_rows",
+    "render_check",
     "render_lines",
 ]
 
@@ -33,3 +36,8 @@ def keep_rows(
     column: Buffer, rows: Buffer, version: int = 0, firewall_safe: bool = False
 ) -> np.ndarray:
     """Say which rows a blacklist of one family, or a firewall, may list."""
+
+def render_check(
+    ip: str, record: bytes | None, ignore_whitelist: bool, fragments: CheckFragments
+) -> bytes:
+    """Render the check answer of ``ip`` as JSON (see :mod:`sikker.core.check_json`)."""

@@ -10,16 +10,25 @@ a second, both without the GIL for big jobs.
 """
 
 from cpython.object cimport PyObject
+from cpython.bytes cimport PyBytes_AS_STRING
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_GET_SIZE
 from cpython.ref cimport Py_DECREF
 from libc.stdint cimport uint8_t
 from libc.stdint cimport uint32_t
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport free
 from libc.stdlib cimport malloc
+from libc.stdlib cimport realloc
 from libc.string cimport memcmp
 from libc.string cimport memcpy
+from libc.string cimport strlen
 
 import numpy as np
+
+from sikker.ext.ipcore import classify as _classify
+from sikker.ext.ipcore import format_ip as _format_ip
+from sikker.ext.ipcore import parse_ip as _parse_ip
 
 from sikker.ext.ipcore cimport _classify_v4
 from sikker.ext.ipcore cimport _classify_v6
@@ -38,6 +47,7 @@ __all__ = [
     "MAX_CELLS",
     "UNBLOCKABLE",
     "keep_rows",
+    "render_check",
     "render_lines",
 ]
 
@@ -490,3 +500,225 @@ def keep_rows(column, rows, version=0, firewall_safe=False):
     if bad >= 0:
         raise IndexError(f"row {idx[bad]} out of range for a column of {count}")
     return keep
+
+
+# -- check answers (see sikker.core.check_json) ---------------------------------
+
+cdef enum:
+    RECORD_HEADER = 52  # sikker.core.records.HEADER.size
+    PROTOCOL_BYTES = 9
+    COUNTED_BYTES = 6
+    CATEGORY_BYTES = 5
+
+
+cdef struct Out:
+    char *data
+    Py_ssize_t size
+    Py_ssize_t capacity
+
+
+cdef int _reserve(Out *out, Py_ssize_t extra) except -1:
+    cdef Py_ssize_t need = out.size + extra
+    cdef Py_ssize_t capacity
+    cdef char *grown
+    if need <= out.capacity:
+        return 0
+    capacity = max(need, 2 * out.capacity)
+    grown = <char *>realloc(out.data, capacity)
+    if grown == NULL:
+        raise MemoryError()
+    out.data = grown
+    out.capacity = capacity
+    return 0
+
+
+cdef inline int _text(Out *out, const char *text, Py_ssize_t n) except -1:
+    _reserve(out, n)
+    memcpy(out.data + out.size, text, n)
+    out.size += n
+    return 0
+
+
+cdef inline int _lit(Out *out, const char *text) except -1:
+    return _text(out, text, strlen(text))
+
+
+cdef int _piece(Out *out, object piece) except -1:
+    if type(piece) is not bytes:
+        raise TypeError(f"fragments must be bytes, not {type(piece).__name__}")
+    return _text(out, PyBytes_AS_STRING(piece), PyBytes_GET_SIZE(piece))
+
+
+cdef int _entry(Out *out, object table, Py_ssize_t index, str what) except -1:
+    if index < 0 or index >= len(table):
+        raise IndexError(f"{what} index {index} is out of range")
+    return _piece(out, table[index])
+
+
+cdef inline int _number(Out *out, uint32_t value) except -1:
+    _reserve(out, DECIMAL_WIDTH)
+    out.size += _decimal(value, out.data + out.size)
+    return 0
+
+
+cdef int _time(Out *out, uint32_t epoch) except -1:
+    if epoch == 0:
+        return _lit(out, b"null")
+    _reserve(out, ISO_WIDTH + 2)
+    out.data[out.size] = b'"'
+    out.size += 1 + _iso_time(epoch, out.data + out.size + 1)
+    out.data[out.size] = b'"'
+    out.size += 1
+    return 0
+
+
+cdef inline uint32_t _u16(const uint8_t *p) noexcept nogil:
+    return p[0] | (<uint32_t>p[1] << 8)
+
+
+cdef inline uint32_t _u32le(const uint8_t *p) noexcept nogil:
+    return p[0] | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24)
+
+
+cdef int _counted(
+    Out *out, const uint8_t *p, int n, object table, str what
+) except -1:
+    """Write ``n`` (index u16, count u32) items as ``[<fragment>count}, ...``."""
+    cdef int i
+    for i in range(n):
+        if i:
+            _lit(out, b",")
+        _entry(out, table, _u16(p), what)
+        _number(out, _u32le(p + 2))
+        _lit(out, b"}")
+        p += COUNTED_BYTES
+    return 0
+
+
+cdef int _listed(
+    Out *out, bytes record, bint ignore_whitelist, object public, object fragments
+) except -1:
+    """Write a listed address's members, from ``confidenceLevel``'s value on."""
+    cdef const uint8_t *r = <const uint8_t *>PyBytes_AS_STRING(record)
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(record)
+    cdef int n_protocols
+    cdef int n_behaviors
+    cdef int n_primitives
+    cdef int n_categories
+    cdef int i
+    cdef uint32_t country
+    cdef const uint8_t *p
+    if size < RECORD_HEADER:
+        raise ValueError(f"the record is truncated ({size} bytes)")
+    n_protocols = r[4]
+    n_behaviors = r[5]
+    n_primitives = r[6]
+    n_categories = r[7]
+    if size < (
+        RECORD_HEADER
+        + PROTOCOL_BYTES * n_protocols
+        + COUNTED_BYTES * (n_behaviors + n_primitives)
+        + CATEGORY_BYTES * n_categories
+    ):
+        raise ValueError(f"the record is truncated ({size} bytes)")
+    _number(out, r[1] if ignore_whitelist else r[0])
+    _lit(out, b',"rawConfidenceLevel":')
+    _number(out, r[1])
+    _lit(out, b",")
+    _piece(out, public)
+    _entry(out, fragments.whitelists, r[3], "benign source")
+    country = _u32le(r + 16)
+    countries = fragments.countries
+    if country < <uint32_t>len(countries):
+        _piece(out, countries[country])
+    else:
+        _piece(out, fragments.no_country)
+    _piece(out, fragments.asns[_u32le(r + 20)])
+    _lit(out, b'"firstSeen":')
+    _time(out, _u32le(r + 24))
+    _lit(out, b',"lastSeen":')
+    _time(out, _u32le(r + 28))
+    _lit(out, b',"totalSessions":')
+    _number(out, _u32le(r + 32))
+    _lit(out, b',"totalEvents":')
+    _number(out, _u32le(r + 36))
+    _lit(out, b",")
+    _entry(out, fragments.severities, r[2], "severity")
+    _lit(out, b'"protocols":[')
+    p = r + RECORD_HEADER
+    protocols = fragments.protocols
+    for i in range(n_protocols):
+        if i:
+            _lit(out, b",")
+        _entry(out, protocols, p[0], "protocol")
+        _number(out, _u32le(p + 1))
+        _lit(out, b',"events":')
+        _number(out, _u32le(p + 5))
+        _lit(out, b"}")
+        p += PROTOCOL_BYTES
+    _lit(out, b'],"behaviors":[')
+    _counted(out, p, n_behaviors, fragments.behaviors, "behavior")
+    p += COUNTED_BYTES * n_behaviors
+    _lit(out, b'],"primitives":[')
+    _counted(out, p, n_primitives, fragments.primitives, "primitive")
+    p += COUNTED_BYTES * n_primitives
+    _lit(out, b'],"reports":{"total":')
+    _number(out, _u32le(r + 40))
+    _lit(out, b',"distinctReporters":')
+    _number(out, _u32le(r + 44))
+    _lit(out, b',"lastReportedAt":')
+    _time(out, _u32le(r + 48))
+    _lit(out, b',"categories":{')
+    categories = fragments.categories
+    for i in range(n_categories):
+        if i:
+            _lit(out, b",")
+        _entry(out, categories, <Py_ssize_t>p[0] - 1, "category")
+        _number(out, _u32le(p + 1))
+        p += CATEGORY_BYTES
+    _lit(out, b"}},")
+    return 0
+
+
+def render_check(ip, record, ignore_whitelist, fragments):
+    """Render the check answer of ``ip`` as JSON (see :mod:`sikker.core.check_json`).
+
+    Args:
+        ip: The address asked about (its canonical form is written).
+        record: Its stored record (:mod:`sikker.core.records`), or None
+            when it is not listed.
+        ignore_whitelist: Write the raw score as ``confidenceLevel``.
+        fragments: The snapshot's serialised pieces.
+
+    Returns:
+        The bytes ``orjson.dumps(check_payload(...))`` would return.
+
+    Raises:
+        InvalidAddressError: ``ip`` is not an IPv4/IPv6 address.
+        ValueError: ``record`` is shorter than its header says.
+        IndexError: ``record`` names an index ``fragments`` lacks.
+    """
+    version, value = _parse_ip(ip)
+    text = _format_ip(version, value).encode("ascii")
+    public = fragments.publics[_classify(version, value)]
+    cdef Out out
+    out.data = <char *>malloc(1024)
+    if out.data == NULL:
+        raise MemoryError()
+    out.size = 0
+    out.capacity = 1024
+    try:
+        _lit(&out, b'{"ip":"')
+        _piece(&out, text)
+        if record is None:
+            _lit(&out, b'","found":false,"confidenceLevel":0,"rawConfidenceLevel":0,')
+            _piece(&out, public)
+        else:
+            if type(record) is not bytes:
+                raise TypeError(f"record must be bytes, not {type(record).__name__}")
+            _lit(&out, b'","found":true,"confidenceLevel":')
+            _listed(&out, <bytes>record, ignore_whitelist, public, fragments)
+        _piece(&out, fragments.tail)
+        return PyBytes_FromStringAndSize(out.data, out.size)
+    finally:
+        free(out.data)

@@ -27,6 +27,7 @@ from sikker.server.resources.integrations import IntegrationFilesResource
 from sikker.server.resources.intel import IntelResource
 from sikker.server.resources.openapi import OpenApiResource
 from sikker.server.resources.sensor import SensorEventsResource
+from sikker.server.router import CheckFirstRouter
 from sikker.server.sync_routes import install as install_sync
 from sikker.server.web import install as install_web
 from sikker.server.web.site import Site
@@ -44,7 +45,9 @@ class SikkerApp(falcon.App):
 def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
     """Return the WSGI app serving ``store`` (default: config.data_dir)."""
     store = store or SnapshotStore(config.data_path, config.snapshot_check_interval)
-    app = SikkerApp(middleware=[BodyLimit(config.max_body_bytes)])
+    app = SikkerApp(
+        middleware=[BodyLimit(config.max_body_bytes)], router=CheckFirstRouter()
+    )
     app.store = store
     app.config = config
     app.req_options.strip_url_path_trailing_slash = True

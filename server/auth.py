@@ -38,7 +38,6 @@ import falcon
 from sikker.core.accounts import AccountStore
 from sikker.core.apikeys import KEY_LENGTH
 from sikker.core.plans import FAMILIES, Plan
-from sikker.core.quota import Charge
 from sikker.errors import AuthError, QuotaExceededError
 from sikker.server.accounts import AccountService
 
@@ -87,46 +86,49 @@ class Meter:
             )
         return limit
 
-    def _count(self, family: str, amount: int, partial: bool) -> tuple[int, Charge]:
+    def _count(self, family: str, amount: int, partial: bool) -> int:
         """Count (all or, with ``partial``, part of) ``amount``; set the headers.
 
-        PERF: every keyed request runs this once; it calls the table's
-        atomic count directly and sets the headers without helpers.
+        Returns the units counted. PERF: every keyed request runs this once;
+        it calls the table's atomic count directly and sets the headers
+        without helpers.
         """
-        limit = self._limit(family)
-        granted, used, period = self.quota.count(
-            self.principal.account_id, family, amount, limit, partial, self.now
+        principal = self.principal
+        limit = principal.plan.quotas.get(family)
+        if limit is None:
+            limit = self._limit(family)  # raises
+        quota = self.quota
+        granted, used, period = quota.count(
+            principal.account_id, family, amount, limit, partial, self.now
         )
-        remaining = limit - used if used < limit else 0
-        reset = (period + 1) * self.quota.period
-        resp = self.resp
-        resp.set_header("X-RateLimit-Limit", str(limit))
-        resp.set_header("X-RateLimit-Remaining", str(remaining))
-        resp.set_header("X-RateLimit-Reset", str(reset))
+        remaining = str(limit - used if used < limit else 0)
+        reset = (period + 1) * quota.period
+        set_header = self.resp.set_header
+        set_header("X-RateLimit-Limit", str(limit))
+        set_header("X-RateLimit-Remaining", remaining)
+        set_header("X-RateLimit-Reset", str(reset))
         alias = ALIASES.get(family)
         if alias:
-            resp.set_header(f"{alias}-Limit", str(limit))
-            resp.set_header(f"{alias}-Remaining", str(remaining))
+            set_header(f"{alias}-Limit", str(limit))
+            set_header(f"{alias}-Remaining", remaining)
         self.charged = True
-        allowed = granted == amount if not partial else granted > 0 or amount == 0
-        result = Charge(allowed, used, remaining, reset)
-        if not allowed:
-            raise QuotaExceededError(
-                f"Daily {NOUNS.get(family, family)} quota exceeded",
-                family,
-                limit,
-                used,
-                reset,
-            )
-        return granted, result
+        if granted == amount if not partial else granted > 0 or amount == 0:
+            return int(granted)
+        raise QuotaExceededError(
+            f"Daily {NOUNS.get(family, family)} quota exceeded",
+            family,
+            limit,
+            used,
+            reset,
+        )
 
-    def charge(self, family: str, amount: int = 1) -> Charge:
+    def charge(self, family: str, amount: int = 1) -> None:
         """Count ``amount`` units of ``family``; raise a 429 when they do not fit."""
-        return self._count(family, amount, False)[1]
+        self._count(family, amount, False)
 
     def charge_upto(self, family: str, amount: int) -> int:
         """Count as much of ``amount`` as is left; raise a 429 when nothing is."""
-        return int(self._count(family, amount, True)[0])
+        return self._count(family, amount, True)
 
     def remaining(self, family: str) -> int:
         """Return what is left of today's ``family`` quota (nothing is counted)."""
@@ -187,7 +189,7 @@ class KeyAuth:
         req_succeeded: bool,
     ) -> None:
         """Give keyed responses that charged nothing the lookup quota headers."""
-        meter = req.context.get("meter")
+        meter = getattr(req.context, "meter", None)
         if meter is not None and not meter.charged:
             meter.peek_headers()
 
@@ -205,11 +207,9 @@ class KeyAuth:
         return self._principal(key, self.service.store())
 
     def _principal(self, key: str, store: AccountStore) -> Principal:
-        now = self.monotonic()
-        generation = store.generation()
         hit = self._cache.get(key)
-        if hit is None or hit[0] < now or hit[1] != generation:
-            hit = self._lookup(key, store, now, generation)
+        if hit is None or hit[0] < self.monotonic() or hit[1] != store.generation():
+            hit = self._lookup(key, store, self.monotonic(), store.generation())
         if hit[2] is None:
             raise hit[3](hit[4])
         return hit[2]
@@ -252,8 +252,12 @@ def attach(req: falcon.Request, meter: Meter) -> None:
 
 
 def _key_of(req: falcon.Request) -> str:
-    header = req.get_header("Authorization")
+    header = req.env.get("HTTP_AUTHORIZATION")  # PERF: req.get_header's value
     if header:
+        if header.startswith("Bearer "):  # PERF: the usual form, checked first
+            key = header[7:].strip()
+            if key:
+                return key
         scheme, _, value = header.strip().partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
