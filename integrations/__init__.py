@@ -37,6 +37,15 @@ FILES: dict[str, str] = {
     "nginx/sikker-proxy.conf": "nginx site in front of sikker: buffers slow "
     "clients (slowloris, slow bodies) so gunicorn's workers never wait on one; "
     "nginx's own 413 and 5xx in sikker's JSON error shape.",
+    "nginx/sikker-cluster.conf": "nginx site in front of a cluster (a primary "
+    "and read replicas): one upstream of every node, a dead or unready node "
+    "skipped (proxy_next_upstream); the buffering of sikker-proxy.conf.",
+    "systemd/sikker.service": "systemd unit of sikker serve (the primary, or "
+    "a single node): graceful stop and reload, restarted on failure.",
+    "systemd/sikker-builder.service": "systemd unit of sikker build --follow, "
+    "beside the primary's server (one per data directory).",
+    "systemd/sikker-replica.service": "systemd unit of a read replica, sikker "
+    "serve --replica-of (its token in /etc/sikker/replica.env).",
 }
 
 

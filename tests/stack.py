@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from benchmarks.cluster import nginx_conf
 from tests.test_gunicorn import free_port, wait_healthy
 from tests.tools import ROOT, need_tool
 
@@ -66,32 +67,6 @@ def site(upstream: int, listen: int, **overrides: str) -> str:
         assert len(lines) == 1, directive
         text = text.replace(lines[0], f"    {directive} {value};")
     return text
-
-
-def nginx_conf(tmp: Path, http: str, connections: int = 1024) -> Path:
-    """Write an nginx.conf (temp paths, foreground, root) around an http block."""
-    body = "\n".join(f"    {line}" if line else "" for line in http.splitlines())
-    path = tmp / "nginx.conf"
-    path.write_text(
-        f"""
-user root;
-daemon off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections {connections}; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-{body}
-}}
-"""
-    )
-    return path
 
 
 @contextmanager
