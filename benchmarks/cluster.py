@@ -220,6 +220,11 @@ class Cluster:
         return self.proxy.url
 
     @property
+    def primary_data(self) -> Path:
+        """Return the primary's data directory."""
+        return self.root / "primary"
+
+    @property
     def nodes(self) -> list[Node]:
         """Return the serving nodes: the primary, then the replicas."""
         return [self.primary, *self.replicas]

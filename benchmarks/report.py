@@ -56,6 +56,9 @@ TARGETS = (
     ("faults_reports_lost", "<=", 0, "reports lost, server killed (of 10,000)"),
     ("faults_reload_dropped_sync", "<=", 0, "requests dropped by reloads (sync)"),
     ("faults_reload_dropped_gthread", "<=", 0, "requests dropped by reloads (gthread)"),
+    ("cluster_locust_fail_ratio", "<=", 0.005, "failed requests, replica killed"),
+    ("cluster_locust_failed_reads", "<=", 0, "failed reads, replica killed"),
+    ("cluster_report_replicas_max_s", "<=", 5, "report on every replica (s)"),
 )
 
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE.parent))
 
 SUITES = (
     "parse", "lookup", "blacklist", "build", "ingest", "http", "memory", "redis",
-    "faults",
+    "faults", "cluster",
 )  # fmt: skip
 
 

@@ -12,13 +12,21 @@ Three figures, each beside its embedded baseline in the same run:
   shared count costs nothing);
 * ``notice_p50_ms`` / ``notice_max_ms``: from ``SnapshotNotices.publish``
   to the subscriber's callback.
+* ``redis_charges_per_s``: charges one Redis takes (``redis-benchmark``
+  sending the charge script), its CPU per charge (``redis_usec_per_charge``)
+  and ``redis_nodes_per_redis``: that rate over one node's keyed requests
+  per second (``check_embedded_rps``), the sizing rule of
+  docs/deployment.md.
 
 The Redis is a ``redis-server`` started on 127.0.0.1 for the run
 (benchmarks/redis_server.py), persisting nothing.
 """
 
+import csv
 import queue
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,13 +35,14 @@ from pathlib import Path
 
 from benchmarks.data import demo_snapshot, sample_addresses
 from benchmarks.keys import bench_keys
-from benchmarks.redis_server import redis_server
+from benchmarks.redis_server import RedisServer, redis_server
 from benchmarks.servers import running, serving_dir
 from benchmarks.wrk import run_wrk, wrk_path
+from sikker.core.atomics import COUNT_MASK
 from sikker.core.config import load_config
 from sikker.core.notices import Notice, SnapshotNotices
 from sikker.core.quota import QuotaTable
-from sikker.core.quota_redis import RedisQuota
+from sikker.core.quota_redis import CHARGE_SCRIPT, RedisQuota
 from sikker.core.redis_client import RedisSettings, connect
 from sikker.core.snapshot import Snapshot
 
@@ -42,6 +51,8 @@ CONNECTIONS = 8
 TIMEOUT = 5.0
 ADDRESSES = 1000
 IPS = 100_000
+#: Connections redis-benchmark charges from (the capacity figure).
+CAPACITY_CLIENTS = 50
 
 
 def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
@@ -56,6 +67,10 @@ def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
             figures = _counts(settings, root, 20_000 if quick else 100_000)
             figures.update(_notices(settings, 50 if quick else 200))
             figures.update(_http(server.url, root, seconds, rounds, say))
+            figures.update(_capacity(server, 50_000 if quick else 200_000))
+    if "redis_charges_per_s" in figures:
+        demand = figures["check_embedded_rps"]  # one charge per keyed request
+        figures["redis_nodes_per_redis"] = figures["redis_charges_per_s"] / demand
     say(
         f"   one charge in process: table {figures['quota_local_us']:.2f} us, "
         f"Redis {figures['quota_redis_us']:.1f} us (median, loopback)"
@@ -70,6 +85,14 @@ def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
         f"   redis_vs_embedded = {figures['redis_vs_embedded']:.2f} "
         "(Redis / embedded req/s; 1.0 = free)"
     )
+    if "redis_charges_per_s" in figures:
+        say(
+            f"   one Redis takes {figures['redis_charges_per_s']:,.0f} charges/s "
+            f"(redis-benchmark, {CAPACITY_CLIENTS} connections, the charge script; "
+            f"{figures['redis_usec_per_charge']:.1f} us of Redis CPU each): "
+            f"{figures['redis_nodes_per_redis']:.0f} nodes at "
+            f"{figures['check_embedded_rps']:,.0f} keyed req/s each"
+        )
     say(
         f"   snapshot notice, publish -> callback: p50 "
         f"{figures['notice_p50_ms']:.2f} ms, max {figures['notice_max_ms']:.2f} ms"
@@ -102,6 +125,43 @@ def _counts(settings: RedisSettings, root: Path, n: int) -> dict[str, float]:
     finally:
         table.close()
     return {"quota_local_us": local_us, "quota_redis_us": redis_us}
+
+
+def _capacity(server: RedisServer, n: int) -> dict[str, float]:
+    """Return the charges per second one Redis takes, and its CPU per charge.
+
+    ``redis-benchmark`` (C, from redis-tools) sends the real charge script
+    (``EVALSHA``) from :data:`CAPACITY_CLIENTS` connections over 100,000
+    accounts, so the client is not the limit. Nodes per Redis divides that
+    by the keyed requests per second one node makes (``check_embedded_rps``,
+    one charge each), filled in by :func:`run`.
+    """
+    binary = shutil.which("redis-benchmark")
+    if binary is None:
+        return {}
+    with server.client() as client:
+        sha = client.script_load(CHARGE_SCRIPT)
+        client.config_resetstat()
+        key = "bench:quota:1:acct___rand_int__:lookups"
+        args = [
+            "1",
+            "1000000000000",
+            "0",
+            str(int(time.time()) + 3600),
+            str(COUNT_MASK),
+        ]
+        out = subprocess.run(
+            [binary, "-h", "127.0.0.1", "-p", str(server.port),
+             "-c", str(CAPACITY_CLIENTS), "-n", str(n), "-r", "100000", "--csv",
+             "EVALSHA", sha, "1", key, *args],
+            capture_output=True, text=True, check=True, timeout=600,
+        ).stdout  # fmt: skip
+        stats = client.info("commandstats")["cmdstat_evalsha"]
+    rows = list(csv.reader(out.splitlines()))
+    return {
+        "redis_charges_per_s": float(rows[1][1]),
+        "redis_usec_per_charge": float(stats["usec_per_call"]),
+    }
 
 
 def _notices(settings: RedisSettings, n: int) -> dict[str, float]:
