@@ -18,6 +18,7 @@ Everything started is stopped when the ``with`` block ends. The tests
 """
 
 import os
+import random
 import re
 import signal
 import subprocess
@@ -272,6 +273,23 @@ class Cluster:
                 raise RuntimeError(f"report of {ip} not accepted")
         except urllib.error.HTTPError as ex:
             raise RuntimeError(f"report refused: {ex.code} {ex.read()!r}") from None
+
+    def reports_counted(self, base: str, ip: str) -> int:
+        """Return the reports of ``ip`` that the check at ``base`` counts."""
+        status, body = get(f"{base}/v1/key/check/{ip}", self.keys[0])
+        if status != 200:
+            raise RuntimeError(f"check of {ip} at {base} answered {status}: {body!r}")
+        answer = orjson.loads(body)
+        return int(answer["reports"]["total"]) if answer["found"] else 0
+
+    def unlisted_ip(self, rnd: random.Random) -> str:
+        """Return a public address (45.0.0.0/8) the primary does not list yet."""
+        while True:
+            a, b, c = rnd.randrange(1, 255), rnd.randrange(256), rnd.randrange(1, 255)
+            ip = f"45.{a}.{b}.{c}"
+            status, body = get(f"{self.primary.url}/v1/key/check/{ip}", self.keys[0])
+            if status == 200 and not orjson.loads(body)["found"]:
+                return ip
 
     def requests_served(self, node: Node) -> int:
         """Return the requests ``node`` answered (from its /metrics)."""

@@ -15,7 +15,6 @@ production defaults of the sync and snapshot settings. Then:
 * a report sent through nginx reaches both replicas' checks within 5 s.
 """
 
-import csv
 import importlib.util
 import os
 import random
@@ -32,6 +31,7 @@ import orjson
 import pytest
 
 from benchmarks.cluster import TINY_LIMIT, Cluster, cluster, get
+from benchmarks.locust import results
 from tests.tools import ROOT, need_tool
 
 pytestmark = pytest.mark.slow
@@ -66,23 +66,6 @@ def _locust_or_skip() -> None:
         pytest.skip("Locust is not installed (scripts/setup --bench installs it)")
 
 
-def locust_totals(prefix: Path) -> dict[str, float]:
-    """Return the aggregated row of a Locust ``--csv`` run."""
-    with Path(f"{prefix}_stats.csv").open() as rows:
-        total = next(row for row in csv.DictReader(rows) if row["Name"] == "Aggregated")
-    return {
-        "requests": float(total["Request Count"]),
-        "failures": float(total["Failure Count"]),
-        "p99_ms": float(total["99%"]),
-    }
-
-
-def failed_reads(prefix: Path) -> list[dict[str, str]]:
-    """Return the failures of a Locust ``--csv`` run on GET requests."""
-    with Path(f"{prefix}_failures.csv").open() as rows:
-        return [row for row in csv.DictReader(rows) if row["Method"] == "GET"]
-
-
 def test_killing_a_replica_under_load_keeps_failures_within_budget(
     up: Cluster, tmp_path: Path
 ) -> None:
@@ -110,7 +93,7 @@ def test_killing_a_replica_under_load_keeps_failures_within_budget(
             locust.kill()
             locust.wait()
     output = log.read_text()
-    totals = locust_totals(prefix)
+    totals = results.totals(prefix)
     print(
         f"through nginx, one replica killed: {totals['requests']:.0f} requests, "
         f"{totals['failures']:.0f} failed, p99 {totals['p99_ms']:.0f} ms"
@@ -119,7 +102,7 @@ def test_killing_a_replica_under_load_keeps_failures_within_budget(
     assert totals["failures"] <= FAIL_BUDGET * totals["requests"]
     # nginx passes a read that met the dead node to another one; only a
     # POST the node had received may fail (nginx never sends it twice)
-    assert failed_reads(prefix) == []
+    assert results.failed_reads(prefix) == []
     assert totals["requests"] > 500, "too few requests to judge the budget"
     after = [up.requests_served(node) for node in survivors]
     assert all(now > then + 50 for now, then in zip(after, at_kill, strict=True))
@@ -132,7 +115,7 @@ def test_a_killed_replica_rejoins_and_catches_up(up: Cluster) -> None:
     victim.kill()
     # a new generation while it is down (sent to the primary: a POST nginx
     # had sent on a kept-alive connection to the dead node is not sent again)
-    up.report(_fresh_ip(up), up.primary.url)
+    up.report(up.unlisted_ip(random.Random()), up.primary.url)
     victim.start()
     sequence = up.in_step()
     assert up.sequence(victim) >= sequence
@@ -170,33 +153,15 @@ def test_a_key_over_its_quota_is_refused_on_every_node(up: Cluster) -> None:
         assert (status, body["code"]) == (429, "quota_exceeded"), (node.name, body)
 
 
-def _fresh_ip(cluster: Cluster) -> str:
-    """Return a public address the primary does not list yet."""
-    rnd = random.Random()
-    while True:
-        ip = f"45.{rnd.randrange(1, 255)}.{rnd.randrange(256)}.{rnd.randrange(1, 255)}"
-        status, body = get(f"{cluster.primary.url}/v1/key/check/{ip}", cluster.keys[0])
-        if status == 200 and not orjson.loads(body)["found"]:
-            return ip
-
-
-def reports_on(node_url: str, ip: str, key: str) -> int:
-    """Return the reports a node's check of ``ip`` counts."""
-    status, body = get(f"{node_url}/v1/key/check/{ip}", key)
-    assert status == 200, body
-    answer = orjson.loads(body)
-    return int(answer["reports"]["total"]) if answer["found"] else 0
-
-
 def test_a_report_through_the_balancer_shows_on_every_replica_within_5_s(
     up: Cluster,
 ) -> None:
-    ip = _fresh_ip(up)
+    ip = up.unlisted_ip(random.Random())
     up.report(ip)
     sent = time.monotonic()
     waiting = list(up.replicas)
     while waiting:
-        waiting = [r for r in waiting if reports_on(r.url, ip, up.keys[0]) < 1]
+        waiting = [r for r in waiting if up.reports_counted(r.url, ip) < 1]
         assert time.monotonic() - sent < PROPAGATION_S, [r.name for r in waiting]
         time.sleep(0.05)
     print(f"the report was on every replica after {time.monotonic() - sent:.2f} s")

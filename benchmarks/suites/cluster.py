@@ -23,7 +23,6 @@ The suite fails when the run breaks its budgets: more than
 took longer than :data:`PROPAGATION_S` to reach every replica.
 """
 
-import csv
 import os
 import random
 import statistics
@@ -34,10 +33,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import orjson
-
-from benchmarks.cluster import Cluster, cluster, get
+from benchmarks.cluster import Cluster, cluster
 from benchmarks.data import sample_addresses
+from benchmarks.locust import results
 from benchmarks.servers import ROOT
 from benchmarks.wrk import run_wrk, wrk_path
 from sikker.core.layout import current_path
@@ -158,7 +156,7 @@ def _locust(
                 locust.kill()
                 locust.wait()
         thread.join(timeout=120)
-    totals = _totals(prefix)
+    totals = results.totals(prefix)
     if not rejoin or not totals["requests"]:
         raise RuntimeError(
             f"the Locust run failed (exit {code}): {log.read_text()[-2000:]}"
@@ -167,51 +165,27 @@ def _locust(
         "cluster_locust_requests": totals["requests"],
         "cluster_locust_rps": totals["rps"],
         "cluster_locust_fail_ratio": totals["failures"] / totals["requests"],
-        "cluster_locust_failed_reads": float(_failed_reads(prefix)),
+        "cluster_locust_failed_reads": float(
+            sum(int(row["Occurrences"]) for row in results.failed_reads(prefix))
+        ),
         "cluster_locust_p99_ms": totals["p99_ms"],
         "cluster_rejoin_s": rejoin[0],
     }
 
 
-def _totals(prefix: Path) -> dict[str, float]:
-    with Path(f"{prefix}_stats.csv").open() as rows:
-        row = next(r for r in csv.DictReader(rows) if r["Name"] == "Aggregated")
-    return {
-        "requests": float(row["Request Count"]),
-        "failures": float(row["Failure Count"]),
-        "rps": float(row["Requests/s"]),
-        "p99_ms": float(row["99%"]),
-    }
-
-
-def _failed_reads(prefix: Path) -> int:
-    with Path(f"{prefix}_failures.csv").open() as rows:
-        return sum(
-            int(r["Occurrences"]) for r in csv.DictReader(rows) if r["Method"] == "GET"
-        )
-
-
-def _reports(node_url: str, ip: str, key: str) -> int:
-    status, body = get(f"{node_url}/v1/key/check/{ip}", key)
-    answer = orjson.loads(body) if status == 200 else {}
-    return int(answer["reports"]["total"]) if answer.get("found") else 0
-
-
 def _propagation(running: Cluster, n: int) -> dict[str, float]:
     """Return seconds from a report through nginx until checks count it."""
-    key, rnd = running.keys[0], random.Random(11)
+    rnd = random.Random(11)
     on_primary, on_replicas = [], []
     for _ in range(n):
-        ip = f"45.{rnd.randrange(1, 255)}.{rnd.randrange(256)}.{rnd.randrange(1, 255)}"
-        if _reports(running.primary.url, ip, key):
-            continue  # listed already
+        ip = running.unlisted_ip(rnd)
         running.report(ip)
         sent = time.monotonic()
         waiting = {node.name: node.url for node in running.nodes}
         seen: dict[str, float] = {}
         while waiting:
             for name, url in list(waiting.items()):
-                if _reports(url, ip, key):
+                if running.reports_counted(url, ip):
                     seen[name] = time.monotonic() - sent
                     del waiting[name]
             if time.monotonic() - sent > 60:
