@@ -25,15 +25,19 @@ class SnapshotStore:
         self._checked = 0.0
         self._lock = threading.Lock()
 
-    def current(self) -> Snapshot:
+    def current(self, fresh: bool = False) -> Snapshot:
         """Return the current snapshot, opening a newer one if published.
+
+        ``fresh`` checks CURRENT now, whatever ``check_interval`` says (for
+        answers that must name the newest sequence, such as a replica's).
 
         Raises:
             NoSnapshotError: nothing has been published yet.
         """
         snapshot = self._snapshot
         now = time.monotonic()
-        if snapshot is not None and now - self._checked < self.check_interval:
+        recent = now - self._checked < self.check_interval
+        if snapshot is not None and recent and not fresh:
             return snapshot
         with self._lock:
             self._checked = now

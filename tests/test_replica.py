@@ -297,6 +297,26 @@ def test_a_malformed_state_is_refused(
         RemoteState.parse(doc)
 
 
+def test_the_state_names_a_new_snapshot_at_once_whatever_the_check_interval(
+    tmp_path: Path,
+) -> None:
+    # a replica woken by a Redis notice asks at once: a worker that answered
+    # from its snapshot of up to snapshot_check_interval ago sent a 304, and
+    # the replica waited a whole replica_poll_seconds for the next pass
+    data = tmp_path / "primary"
+    publish_base(data)
+    _, token = ReplicaRegistry(data).add("r1")
+    client = falcon.testing.TestClient(app_for(data, snapshot_check_interval=3600))
+    auth = {"Authorization": f"Bearer {token}"}
+    first = client.simulate_get("/v1/replica/state", headers=auth)
+    assert first.json["sequence"] == 1
+    publish_overlay(data, [NEW])
+    again = client.simulate_get(
+        "/v1/replica/state", headers={**auth, "If-None-Match": first.headers["ETag"]}
+    )
+    assert again.status_code == 200 and again.json["sequence"] == 2
+
+
 def test_only_replica_tokens_open_the_replication_endpoints(
     primary: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -142,7 +142,10 @@ class ReplicaStateResource(ReplicaResource):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Answer the chain and its manifests, or 304 when the tag matches."""
         self.check(req)
-        snapshot = self.source.store.current()
+        # checked now: a replica woken by a notice of a new snapshot must not
+        # get the previous one for up to snapshot_check_interval (and then
+        # wait a whole replica_poll_seconds)
+        snapshot = self.source.store.current(fresh=True)
         tags = self.source.tags()
         resp.set_header(SEQUENCE, str(snapshot.sequence))
         tag = ".".join(map(str, [snapshot.sequence, *tags.values()]))
