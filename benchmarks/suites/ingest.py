@@ -14,6 +14,8 @@ force, bot scripts with downloads, interleaved sessions) is timed on one core:
   (``engine_vs_naive`` = naive time / uncached engine time, same events),
   and the shell-command matcher alone on the stream's distinct command lines
   (``command_match_us``, ``command_needles_vs_naive``).
+* the event log's disk bytes per event (``eventlog_bytes_per_event``), for
+  the adapted events of the stream appended in batches of 500.
 
 Sessions are keyed by sensor and session id and dropped at ``close``, as the
 builder does. Each figure is one pass over the stream; the runs must agree on
@@ -23,9 +25,11 @@ fixture, and a builder holds one batch at a time, not a million events.
 """
 
 import gc
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from benchmarks.cowrie_stream import generate
@@ -33,10 +37,13 @@ from benchmarks.suites import delta
 from sikker.builder.catalog import Catalog, load_catalog
 from sikker.builder.engine import Engine, SessionMatch
 from sikker.builder.matchers import FieldMatcher, ReferenceMatcher
+from sikker.core.eventlog import EventLog
 from sikker.core.ingest import LineParser
 
 #: Events the naive reference engine matches (it is slow).
 NAIVE_SAMPLE = 40_000
+#: Adapted events appended to a real event log for its size per event.
+EVENT_LOG_SAMPLE = 100_000
 TARGET_EVENTS_PER_S = 50_000
 
 
@@ -105,6 +112,25 @@ def _commands(
     }
 
 
+def _event_log(events: list[Any], say: Callable[[str], None]) -> dict[str, float]:
+    """Return the disk bytes per event of an event log holding ``events``.
+
+    They are appended as sensors post them, in batches of 500; the figure is
+    the blocks ``data.mdb`` takes on disk (the lock file aside).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        log = EventLog(Path(tmp) / "events")
+        try:
+            for start in range(0, len(events), 500):
+                log.append(events[start : start + 500])
+        finally:
+            log.close()
+        used = (Path(tmp) / "events" / "data.mdb").stat().st_blocks * 512
+    per_event = used / len(events)
+    say(f"   event log   {per_event:,.0f} bytes on disk per event ({len(events):,})")
+    return {"eventlog_bytes_per_event": per_event}
+
+
 def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
     """Time the ingest path; return the named figures."""
     count = 200_000 if quick else 1_000_000
@@ -164,6 +190,7 @@ def run(quick: bool, say: Callable[[str], None]) -> dict[str, float]:
         f"events/s: the compiled engine is {naive_s / ours_s:.1f}x faster (no caches)"
     )
     figures.update(_commands(catalog, events, say))
+    figures.update(_event_log(events[:EVENT_LOG_SAMPLE], say))
     top = ", ".join(f"{name} {n:,}" for name, n in hits.most_common(5))
     say(f"   behaviors   {sum(hits.values()):,} session matches; top: {top}")
     gc.unfreeze()
