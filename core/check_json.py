@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from sikker.core import render
+from sikker.core import ipcore, render
 from sikker.core.present import catalog_views, geolocation
 from sikker.core.snapshot import Snapshot
 from sikker.core.vocab import CATEGORIES, PROTOCOLS, SEVERITIES
@@ -135,6 +135,8 @@ def check_json(snapshot: Snapshot, ip: str, ignore_whitelist: bool = False) -> b
     Raises:
         InvalidAddressError: ``ip`` is not an IPv4/IPv6 address.
     """
-    stored = snapshot.stored(ip)
+    ip16 = ipcore.to_ip16(ip)
     fragments = snapshot.derived.get(_DERIVED) or fragments_of(snapshot)
-    return render.render_check(ip, stored, ignore_whitelist, fragments)
+    return render.render_check(
+        ip, ip16, snapshot.stored16(ip16), ignore_whitelist, fragments
+    )

@@ -221,14 +221,18 @@ def _json_time(epoch: int) -> bytes:
 
 def render_check(
     ip: str,
+    ip16: bytes,
     record: bytes | None,
     ignore_whitelist: bool,
     fragments: "CheckFragments",
 ) -> bytes:
-    """Render the check answer of ``ip`` as JSON (see :mod:`sikker.core.check_json`).
+    """Render the check answer of an address as JSON (:mod:`~sikker.core.check_json`).
 
     Args:
-        ip: The address asked about (its canonical form is written).
+        ip: The address as asked; only whether it holds a ``:`` matters
+            (an IPv4-mapped address asked in IPv6 form is answered in that
+            form, as ``ipcore.format_ip`` prints it).
+        ip16: Its 16-byte storage form (``ipcore.to_ip16(ip)``).
         record: Its stored record (:mod:`sikker.core.records`), or None
             when it is not listed.
         ignore_whitelist: Write the raw score as ``confidenceLevel``.
@@ -238,13 +242,24 @@ def render_check(
         The bytes ``orjson.dumps(check_payload(...))`` would return.
 
     Raises:
-        InvalidAddressError: ``ip`` is not an IPv4/IPv6 address.
-        ValueError: ``record`` is shorter than its header says.
+        ValueError: ``ip16`` is not 16 bytes, or ``record`` is shorter than
+            its header says.
         IndexError: ``record`` names an index ``fragments`` lacks.
+        TypeError: ``ip``, ``ip16`` or ``record`` has the wrong type, or a
+            fragment is not bytes.
     """
-    version, value = ipcore_py.parse_ip(ip)
-    text = ipcore_py.format_ip(version, value).encode("ascii")
-    public = fragments.publics[ipcore_py.classify(version, value)]
+    if type(ip) is not str:
+        raise TypeError(f"ip must be str, not {type(ip).__name__}")
+    if type(ip16) is not bytes:
+        raise TypeError(f"ip16 must be bytes, not {type(ip16).__name__}")
+    if len(ip16) != 16:
+        raise ValueError(f"ip16 must be 16 bytes, not {len(ip16)}")
+    value = int.from_bytes(ip16, "big")
+    public = fragments.publics[ipcore_py.classify(6, value)]
+    if ip16[:12] == _MAPPED_PREFIX and ":" not in ip:
+        text = ipcore_py.format_ip(4, value & 0xFFFFFFFF).encode("ascii")
+    else:
+        text = ipcore_py.format_ip(6, value).encode("ascii")
     if record is None:
         return b"".join(
             [
@@ -255,6 +270,8 @@ def render_check(
                 fragments.tail,
             ]
         )
+    if type(record) is not bytes:
+        raise TypeError(f"record must be bytes, not {type(record).__name__}")
     if len(record) < HEADER.size:
         raise ValueError(f"the record is truncated ({len(record)} bytes)")
     r = Record.decode(record)

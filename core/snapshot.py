@@ -131,7 +131,10 @@ class Snapshot:
         Raises:
             InvalidAddressError: ``ip`` is not an IPv4/IPv6 address.
         """
-        ip16 = ipcore.to_ip16(ip)
+        return self.stored16(ipcore.to_ip16(ip))
+
+    def stored16(self, ip16: bytes) -> bytes | None:
+        """Return the stored record of an address in storage form, or None."""
         for layer in reversed(self.layers):
             buf = layer.get(ip16)
             if buf is not None:

@@ -38,6 +38,10 @@ def keep_rows(
     """Say which rows a blacklist of one family, or a firewall, may list."""
 
 def render_check(
-    ip: str, record: bytes | None, ignore_whitelist: bool, fragments: CheckFragments
+    ip: str,
+    ip16: bytes,
+    record: bytes | None,
+    ignore_whitelist: bool,
+    fragments: CheckFragments,
 ) -> bytes:
-    """Render the check answer of ``ip`` as JSON (see :mod:`sikker.core.check_json`)."""
+    """Render the check answer of an address as JSON (see check_json)."""

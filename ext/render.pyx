@@ -26,9 +26,7 @@ from libc.string cimport strlen
 
 import numpy as np
 
-from sikker.ext.ipcore import classify as _classify
 from sikker.ext.ipcore import format_ip as _format_ip
-from sikker.ext.ipcore import parse_ip as _parse_ip
 
 from sikker.ext.ipcore cimport _classify_v4
 from sikker.ext.ipcore cimport _classify_v6
@@ -680,11 +678,36 @@ cdef int _listed(
     return 0
 
 
-def render_check(ip, record, ignore_whitelist, fragments):
-    """Render the check answer of ``ip`` as JSON (see :mod:`sikker.core.check_json`).
+cdef tuple _REASONS = (
+    None,
+    "unspecified",
+    "private",
+    "loopback",
+    "link-local",
+    "multicast",
+    "reserved",
+    "documentation",
+    "shared",
+    "benchmarking",
+)
+
+
+cdef inline uint64_t _be64(const uint8_t *b) noexcept nogil:
+    cdef uint64_t value = 0
+    cdef int j
+    for j in range(8):
+        value = value << 8 | b[j]
+    return value
+
+
+def render_check(ip, ip16, record, ignore_whitelist, fragments):
+    """Render the check answer of an address as JSON (:mod:`~sikker.core.check_json`).
 
     Args:
-        ip: The address asked about (its canonical form is written).
+        ip: The address as asked; only whether it holds a ``:`` matters
+            (an IPv4-mapped address asked in IPv6 form is answered in that
+            form, as ``ipcore.format_ip`` prints it).
+        ip16: Its 16-byte storage form (``ipcore.to_ip16(ip)``).
         record: Its stored record (:mod:`sikker.core.records`), or None
             when it is not listed.
         ignore_whitelist: Write the raw score as ``confidenceLevel``.
@@ -694,13 +717,22 @@ def render_check(ip, record, ignore_whitelist, fragments):
         The bytes ``orjson.dumps(check_payload(...))`` would return.
 
     Raises:
-        InvalidAddressError: ``ip`` is not an IPv4/IPv6 address.
-        ValueError: ``record`` is shorter than its header says.
+        ValueError: ``ip16`` is not 16 bytes, or ``record`` is shorter than
+            its header says.
         IndexError: ``record`` names an index ``fragments`` lacks.
+        TypeError: ``ip``, ``ip16`` or ``record`` has the wrong type, or a
+            fragment is not bytes.
     """
-    version, value = _parse_ip(ip)
-    text = _format_ip(version, value).encode("ascii")
-    public = fragments.publics[_classify(version, value)]
+    if type(ip) is not str:
+        raise TypeError(f"ip must be str, not {type(ip).__name__}")
+    if type(ip16) is not bytes:
+        raise TypeError(f"ip16 must be bytes, not {type(ip16).__name__}")
+    if PyBytes_GET_SIZE(ip16) != 16:
+        raise ValueError(f"ip16 must be 16 bytes, not {PyBytes_GET_SIZE(ip16)}")
+    cdef const uint8_t *b = <const uint8_t *>PyBytes_AS_STRING(ip16)
+    cdef char text[V6_WIDTH]
+    cdef Py_ssize_t n
+    public = fragments.publics[_REASONS[_classify_v6(_be64(b), _be64(b + 8))]]
     cdef Out out
     out.data = <char *>malloc(1024)
     if out.data == NULL:
@@ -709,7 +741,11 @@ def render_check(ip, record, ignore_whitelist, fragments):
     out.capacity = 1024
     try:
         _lit(&out, b'{"ip":"')
-        _piece(&out, text)
+        if _is_mapped(b) and ":" in ip:  # rare: print it as format_ip(6, ...) does
+            _piece(&out, _format_ip(6, int.from_bytes(ip16, "big")).encode("ascii"))
+        else:
+            n = _format_ip16(b, text)
+            _text(&out, text, n)
         if record is None:
             _lit(&out, b'","found":false,"confidenceLevel":0,"rawConfidenceLevel":0,')
             _piece(&out, public)

@@ -11,12 +11,14 @@ from falcon import media
 from sikker.core.config import Config, load_config
 from sikker.core.store import SnapshotStore
 from sikker.server import errors, taxii
+from sikker.server.auth import KeyedRequest
 from sikker.server.body_limit import BodyLimit
 from sikker.server.community import install as install_community
 from sikker.server.keyed import Keyed
 from sikker.server.keyed import install as install_keyed
 from sikker.server.media import json_handlers
 from sikker.server.metrics import install as install_metrics
+from sikker.server.path_encoding import Utf8Paths
 from sikker.server.replica_health import health_section
 from sikker.server.replica_routes import install as install_replica
 from sikker.server.replica_routes import install_writes as install_replica_writes
@@ -46,7 +48,9 @@ def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
     """Return the WSGI app serving ``store`` (default: config.data_dir)."""
     store = store or SnapshotStore(config.data_path, config.snapshot_check_interval)
     app = SikkerApp(
-        middleware=[BodyLimit(config.max_body_bytes)], router=CheckFirstRouter()
+        middleware=[Utf8Paths(), BodyLimit(config.max_body_bytes)],
+        router=CheckFirstRouter(),
+        request_type=KeyedRequest,
     )
     app.store = store
     app.config = config

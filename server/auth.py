@@ -103,14 +103,18 @@ class Meter:
         )
         remaining = str(limit - used if used < limit else 0)
         reset = (period + 1) * quota.period
-        set_header = self.resp.set_header
-        set_header("X-RateLimit-Limit", str(limit))
-        set_header("X-RateLimit-Remaining", remaining)
-        set_header("X-RateLimit-Reset", str(reset))
+        resp = self.resp
+        resp.set_headers(
+            (
+                ("X-RateLimit-Limit", str(limit)),
+                ("X-RateLimit-Remaining", remaining),
+                ("X-RateLimit-Reset", str(reset)),
+            )
+        )
         alias = ALIASES.get(family)
         if alias:
-            set_header(f"{alias}-Limit", str(limit))
-            set_header(f"{alias}-Remaining", remaining)
+            resp.set_header(f"{alias}-Limit", str(limit))
+            resp.set_header(f"{alias}-Remaining", remaining)
         self.charged = True
         if granted == amount if not partial else granted > 0 or amount == 0:
             return int(granted)
@@ -240,15 +244,45 @@ class KeyAuth:
         return entry
 
 
+class KeyedContext(falcon.Context):
+    """``req.context`` of sikker's app: keyed resources call these on it.
+
+    They count against the :class:`Meter` that :func:`attach` gave the
+    request. PERF: methods of the context class, so authenticating a
+    request binds no functions to it.
+    """
+
+    meter: Meter
+
+    def charge(self, family: str, amount: int = 1) -> None:
+        """See :meth:`Meter.charge`."""
+        self.meter.charge(family, amount)
+
+    def charge_upto(self, family: str, amount: int) -> int:
+        """See :meth:`Meter.charge_upto`."""
+        return self.meter.charge_upto(family, amount)
+
+    def remaining(self, family: str) -> int:
+        """See :meth:`Meter.remaining`."""
+        return self.meter.remaining(family)
+
+
+class KeyedRequest(falcon.Request):
+    """The request type of sikker's app (its context is a :class:`KeyedContext`)."""
+
+    context_type = KeyedContext
+
+
 def attach(req: falcon.Request, meter: Meter) -> None:
     """Give ``req.context`` the principal and the charging functions of a meter
     (the web site charges a signed-in account's quotas this way too)."""
     context = req.context
     context.principal = meter.principal
     context.meter = meter
-    context.charge = meter.charge
-    context.charge_upto = meter.charge_upto
-    context.remaining = meter.remaining
+    if not isinstance(context, KeyedContext):  # a request of another app type
+        context.charge = meter.charge
+        context.charge_upto = meter.charge_upto
+        context.remaining = meter.remaining
 
 
 def _key_of(req: falcon.Request) -> str:

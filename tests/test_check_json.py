@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sikker.builder import demo
 from sikker.builder.publish import publish
 from sikker.core.check_json import CheckFragments, check_json, fragments_of
+from sikker.core.ipcore import to_ip16
 from sikker.core.layout import current_path
 from sikker.core.present import check_payload
 from sikker.core.records import (
@@ -25,6 +26,7 @@ from sikker.core.vocab import CATEGORIES, PROTOCOLS
 from sikker.errors import InvalidAddressError
 from tests.conftest import twin
 
+EIGHTS = to_ip16("8.8.8.8")
 ODD_ADDRESSES = [
     "10.0.0.1",
     "::1",
@@ -62,7 +64,9 @@ def test_every_listed_address_renders_as_the_reference(
     assert len(addresses) > 2000
     for ip in addresses:
         for ignore in (False, True):
-            got = render.render_check(ip, snapshot.stored(ip), ignore, fragments)
+            got = render.render_check(
+                ip, to_ip16(ip), snapshot.stored(ip), ignore, fragments
+            )
             assert got == reference(snapshot, ip, ignore), ip
 
 
@@ -70,7 +74,9 @@ def test_every_listed_address_renders_as_the_reference(
 def test_unlisted_and_non_public_addresses_render_as_the_reference(
     render: ModuleType, snapshot: Snapshot, ip: str
 ) -> None:
-    got = render.render_check(ip, snapshot.stored(ip), False, fragments_of(snapshot))
+    got = render.render_check(
+        ip, to_ip16(ip), snapshot.stored(ip), False, fragments_of(snapshot)
+    )
     assert got == reference(snapshot, ip, False)
 
 
@@ -147,7 +153,10 @@ def test_any_well_formed_record_renders_as_the_reference(
     ip = data.draw(st.sampled_from(["203.0.113.9", "8.8.4.4", "2a00:1450::1"]))
     ignore = data.draw(st.booleans())
     want = orjson.dumps(check_payload(snapshot, ip, Record.decode(stored), ignore))
-    assert render.render_check(ip, stored, ignore, fragments_of(snapshot)) == want
+    assert (
+        render.render_check(ip, to_ip16(ip), stored, ignore, fragments_of(snapshot))
+        == want
+    )
 
 
 def test_a_truncated_record_is_a_value_error(
@@ -157,7 +166,7 @@ def test_a_truncated_record_is_a_value_error(
     fragments = fragments_of(snapshot)
     for cut in (10, len(stored) - 1):
         with pytest.raises(ValueError, match="truncated"):
-            render.render_check("8.8.8.8", stored[:cut], False, fragments)
+            render.render_check("8.8.8.8", EIGHTS, stored[:cut], False, fragments)
 
 
 @pytest.mark.parametrize(
@@ -176,14 +185,28 @@ def test_an_index_beyond_the_snapshot_is_an_index_error_naming_it(
 ) -> None:
     stored = pack(header, *items)
     with pytest.raises(IndexError, match=f"^{what} index"):
-        render.render_check("8.8.8.8", stored, False, fragments_of(snapshot))
+        render.render_check("8.8.8.8", EIGHTS, stored, False, fragments_of(snapshot))
 
 
-def test_a_bad_address_is_an_invalid_address_error(
-    render: ModuleType, snapshot: Snapshot
+@pytest.mark.parametrize(
+    ("ip", "ip16", "record", "error"),
+    [
+        ("8.8.8.8", b"\0" * 15, None, ValueError),
+        ("8.8.8.8", bytearray(EIGHTS), None, TypeError),
+        (b"8.8.8.8", EIGHTS, None, TypeError),
+        ("8.8.8.8", EIGHTS, bytearray(60), TypeError),
+    ],
+)
+def test_malformed_arguments_are_refused_alike(
+    render: ModuleType, snapshot: Snapshot, ip, ip16, record, error: type
 ) -> None:
+    with pytest.raises(error):
+        render.render_check(ip, ip16, record, False, fragments_of(snapshot))
+
+
+def test_check_json_refuses_a_bad_address(snapshot: Snapshot) -> None:
     with pytest.raises(InvalidAddressError):
-        render.render_check("999.1.1.1", None, False, fragments_of(snapshot))
+        check_json(snapshot, "999.1.1.1")
 
 
 def test_fragments_are_bytes_and_a_non_bytes_fragment_is_a_type_error(
@@ -193,4 +216,4 @@ def test_fragments_are_bytes_and_a_non_bytes_fragment_is_a_type_error(
     assert isinstance(fragments, CheckFragments)
     broken = fragments._replace(tail="not bytes")
     with pytest.raises(TypeError):
-        render.render_check("8.8.8.8", None, False, broken)
+        render.render_check("8.8.8.8", EIGHTS, None, False, broken)
