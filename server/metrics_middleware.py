@@ -19,6 +19,7 @@ import falcon.inspect
 import orjson
 
 from sikker.server.metrics_table import METRICS_DIR, MetricsTable
+from sikker.server.status import status_code
 
 log = logging.getLogger("sikker.server")
 
@@ -104,7 +105,7 @@ class RequestMetrics:
             return
         elapsed = time.perf_counter() - started
         try:
-            status = resp.status_code
+            status = status_code(resp)
             table = self._table or self.table
             table.observe(req.uri_template, status, elapsed)
             if status == 429:

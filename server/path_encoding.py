@@ -45,9 +45,10 @@ class Utf8Paths:
         params: dict[str, Any],
     ) -> None:
         """Refuse a routed request whose path is not UTF-8."""
-        if resource is None:
+        path = req.env.get("PATH_INFO", "")
+        if resource is None or path.isascii():  # PERF: nearly every path
             return
-        offset = undecodable(req.env.get("PATH_INFO", ""))
+        offset = undecodable(path)
         if offset is not None:
             raise falcon.HTTPBadRequest(
                 title=TITLE,

@@ -13,6 +13,7 @@ from typing import Any
 import falcon
 import orjson
 
+from sikker.server.status import status_code
 from sikker.server.web.site import Site, wants_html
 
 #: Prefixes of the API: their errors stay JSON whoever asks.
@@ -50,7 +51,7 @@ class HtmlErrors:
         req_succeeded: bool,
     ) -> None:
         """Re-render a JSON error as a page when a browser asked."""
-        status = resp.status_code
+        status = status_code(resp)
         media = str(resp.content_type or "")
         if status < 400 or not media.startswith("application/json"):
             return
