@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 import lmdb
 import orjson
 
-from sikker.core import apikeys, passwords
+from sikker.core import apikeys, lmdb_tx, passwords
 from sikker.core.atomics import SharedWords
 from sikker.core.ipcore import format_ip, parse_cidr
 from sikker.core.plans import Plans, load_plans
@@ -194,17 +194,7 @@ class AccountStore:
                 return func(txn)
 
     def _write(self, func: Callable[[Any], _T], bump: bool = True) -> _T:
-        env = self._check()
-        with self._lock:
-            while True:
-                try:
-                    with env.begin(write=True) as txn:
-                        result = func(txn)
-                    break
-                except lmdb.MapFullError:
-                    env.set_mapsize(env.info()["map_size"] * 2)
-                except lmdb.MapResizedError:
-                    env.set_mapsize(0)
+        result = lmdb_tx.write(self._check(), self._lock, func)
         if bump:
             self._generation.add(0, 1)
         return result

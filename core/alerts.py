@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import lmdb
 import orjson
 
-from sikker.core import ipcore
+from sikker.core import ipcore, lmdb_tx
 from sikker.core.canonical import canonical_ip
 from sikker.core.present import iso
 from sikker.core.redact import strip_controls
@@ -272,17 +272,10 @@ class AlertStore:
 
     def _write(self, work: Any) -> Any:
         """Run ``work(txn)`` in a write transaction, growing the map if full."""
-        with self._lock:
-            while True:
-                try:
-                    with self._env.begin(write=True) as txn:
-                        return work(txn)
-                except lmdb.MapFullError:
-                    self._env.set_mapsize(self._env.info()["map_size"] * 2)
-                except lmdb.MapResizedError:
-                    self._env.set_mapsize(0)
-                except lmdb.Error as ex:
-                    raise AlertStoreError(f"alert store write failed: {ex}") from ex
+        try:
+            return lmdb_tx.write(self._env, self._lock, work)
+        except lmdb.Error as ex:
+            raise AlertStoreError(f"alert store write failed: {ex}") from ex
 
     def _read(self) -> Any:
         try:

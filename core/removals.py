@@ -25,7 +25,7 @@ from typing import Any
 import lmdb
 import orjson
 
-from sikker.core import ipcore
+from sikker.core import ipcore, lmdb_tx
 from sikker.core.canonical import canonical_ip
 from sikker.core.redact import strip_controls
 from sikker.errors import (
@@ -112,17 +112,10 @@ class RemovalStore:
             self._env.close()
 
     def _write(self, work: Any) -> Any:
-        with self._lock:
-            while True:
-                try:
-                    with self._env.begin(write=True) as txn:
-                        return work(txn)
-                except lmdb.MapFullError:
-                    self._env.set_mapsize(self._env.info()["map_size"] * 2)
-                except lmdb.MapResizedError:
-                    self._env.set_mapsize(0)
-                except lmdb.Error as ex:
-                    raise RemovalStoreError(f"removal store write failed: {ex}") from ex
+        try:
+            return lmdb_tx.write(self._env, self._lock, work)
+        except lmdb.Error as ex:
+            raise RemovalStoreError(f"removal store write failed: {ex}") from ex
 
     def _read(self) -> Any:
         try:

@@ -22,7 +22,7 @@ from typing import Any
 import lmdb
 import orjson
 
-from sikker.core import ipcore
+from sikker.core import ipcore, lmdb_tx
 from sikker.core.storage import reserve_lock_file
 from sikker.errors import EventLogError
 
@@ -68,21 +68,13 @@ class ReportIndex:
             ip16 = ipcore.to_ip16(event["src_ip"])
             kept = {k: v for k, v in event.items() if k not in ("event", "src_ip")}
             rows.append((ip16 + seq, orjson.dumps(kept), event["reporter"], ip16, seq))
-        with self._lock:
-            self._env.reader_check()  # slots of killed readers pin old pages
-            while True:
-                try:
-                    with self._env.begin(write=True) as txn:
-                        for key, value, reporter, ip16, seq in rows:
-                            txn.put(key, value, db=self._by_ip)
-                            txn.put(
-                                _owner_key(reporter) + seq, ip16, db=self._by_reporter
-                            )
-                    return
-                except lmdb.MapFullError:
-                    self._env.set_mapsize(self._env.info()["map_size"] * 2)
-                except lmdb.MapResizedError:
-                    self._env.set_mapsize(0)
+
+        def put(txn: Any) -> None:
+            for key, value, reporter, ip16, seq in rows:
+                txn.put(key, value, db=self._by_ip)
+                txn.put(_owner_key(reporter) + seq, ip16, db=self._by_reporter)
+
+        lmdb_tx.write(self._env, self._lock, put)
 
     def of_address(self, ip16: bytes, limit: int) -> list[dict[str, Any]]:
         """Return the newest reports of an address, newest first."""
