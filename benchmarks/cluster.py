@@ -105,10 +105,15 @@ http {{
     return path
 
 
-def get(url: str, key: str | None = None, timeout: float = 10) -> tuple[int, bytes]:
+def get(
+    url: str,
+    key: str | None = None,
+    timeout: float = 10,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
     """GET ``url`` (``key`` as a Bearer API key); return (status, body)."""
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    request = urllib.request.Request(url, headers=headers)
+    fields = {"Authorization": f"Bearer {key}"} if key else {}
+    request = urllib.request.Request(url, headers={**fields, **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             return resp.status, resp.read()
@@ -290,6 +295,26 @@ class Cluster:
             status, body = get(f"{self.primary.url}/v1/key/check/{ip}", self.keys[0])
             if status == 200 and not orjson.loads(body)["found"]:
                 return ip
+
+    def warm_taxii(self, workers: int, seconds: float = 300) -> None:
+        """Ask every node for TAXII objects until each of its workers has the
+        TAXII index of the snapshot (a large one's is built in the
+        background, 503 index_building meanwhile)."""
+        url = "/taxii2/api/collections/sikker-threat-intel/objects/?limit=1"
+        headers = {
+            "Authorization": f"Bearer {self.keys[0]}",
+            "Accept": "application/taxii+json;version=2.1",
+        }
+        deadline = time.monotonic() + seconds
+        for node in self.nodes:
+            answered = 0
+            while answered < 4 * workers:  # new connections: any worker
+                status, body = get(node.url + url, headers=headers)
+                answered = answered + 1 if status == 200 else 0
+                if status not in (200, 503) or time.monotonic() > deadline:
+                    raise RuntimeError(f"TAXII on {node.name}: {status} {body!r}")
+                if status == 503:
+                    time.sleep(0.2)
 
     def requests_served(self, node: Node) -> int:
         """Return the requests ``node`` answered (from its /metrics)."""

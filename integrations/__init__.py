@@ -38,7 +38,7 @@ FILES: dict[str, str] = {
     "clients (slowloris, slow bodies) so gunicorn's workers never wait on one; "
     "nginx's own 413 and 5xx in sikker's JSON error shape.",
     "nginx/sikker-cluster.conf": "nginx site in front of a cluster (a primary "
-    "and read replicas): one upstream of every node, a dead or unready node "
+    "and read replicas): one upstream of every node, a dead node "
     "skipped (proxy_next_upstream); the buffering of sikker-proxy.conf.",
     "systemd/sikker.service": "systemd unit of sikker serve (the primary, or "
     "a single node): graceful stop and reload, restarted on failure.",
