@@ -12,7 +12,10 @@ production defaults of the sync and snapshot settings. Then:
   failure budget and the balancer sends everything to the nodes left;
 * a key on a tiny plan that uses its daily quota through nginx is admitted
   exactly its quota across the three nodes and refused (429) by each;
-* a report sent through nginx reaches both replicas' checks within 5 s.
+* a report sent through nginx reaches both replicas' checks within 5 s;
+* with the primary down, reads through nginx keep working: the replicas'
+  503 ``primary_unavailable`` for what only the primary answers must not
+  make nginx take them for dead nodes.
 """
 
 import importlib.util
@@ -165,3 +168,19 @@ def test_a_report_through_the_balancer_shows_on_every_replica_within_5_s(
         assert time.monotonic() - sent < PROPAGATION_S, [r.name for r in waiting]
         time.sleep(0.05)
     print(f"the report was on every replica after {time.monotonic() - sent:.2f} s")
+
+
+def test_with_the_primary_down_reads_through_nginx_keep_working(up: Cluster) -> None:
+    # replicas answer what only the primary knows 503 primary_unavailable; an
+    # nginx that took that for a dead node would refuse every read next
+    up.primary.kill()
+    try:
+        for _ in range(3):
+            status, body = get(f"{up.url}/v1/key/status", up.keys[0])
+            assert status == 503, body
+        checks = [
+            get(f"{up.url}/v1/key/check/8.8.8.8", up.keys[0])[0] for _ in range(30)
+        ]
+        assert checks == [200] * 30
+    finally:
+        up.primary.start()
