@@ -246,9 +246,10 @@ class Cluster:
         health = orjson.loads(get(f"{node.url}/healthz")[1])
         return int(health["snapshot"]["sequence"])
 
-    def in_step(self, seconds: float = 60) -> int:
-        """Wait until every replica serves at least the primary's sequence."""
-        want = self.sequence(self.primary)
+    def in_step(self, seconds: float = 60, at_least: int = 0) -> int:
+        """Wait until every replica serves at least the primary's sequence
+        (and ``at_least``); return that sequence."""
+        want = max(self.sequence(self.primary), at_least)
         deadline = time.monotonic() + seconds
         while any(self.sequence(r) < want for r in self.replicas):
             if time.monotonic() > deadline:
