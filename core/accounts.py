@@ -184,14 +184,8 @@ class AccountStore:
         return self._env
 
     def _read(self, func: Callable[[Any], _T]) -> _T:
-        env = self._check()
-        try:
-            with env.begin() as txn:
-                return func(txn)
-        except lmdb.MapResizedError:
-            env.set_mapsize(0)
-            with env.begin() as txn:
-                return func(txn)
+        with lmdb_tx.begin_read(self._check()) as txn:
+            return func(txn)
 
     def _write(self, func: Callable[[Any], _T], bump: bool = True) -> _T:
         result = lmdb_tx.write(self._check(), self._lock, func)

@@ -278,11 +278,7 @@ class AlertStore:
             raise AlertStoreError(f"alert store write failed: {ex}") from ex
 
     def _read(self) -> Any:
-        try:
-            return self._env.begin()
-        except lmdb.MapResizedError:
-            self._env.set_mapsize(0)
-            return self._env.begin()
+        return lmdb_tx.begin_read(self._env)
 
     # -- alerts -------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Write transactions that grow an LMDB map when it is full.
+"""Transactions on an LMDB map that grows: writes that grow it when full, reads
+that follow a map another process grew.
 
 A store opens its environment with a modest map and lets it grow: a write
 that hits ``MapFullError`` doubles the map and runs again, and one that
@@ -14,6 +15,15 @@ from typing import Any, TypeVar
 import lmdb
 
 T = TypeVar("T")
+
+
+def begin_read(env: lmdb.Environment) -> lmdb.Transaction:
+    """Return a read transaction, adopting a map another process grew."""
+    try:
+        return env.begin()
+    except lmdb.MapResizedError:
+        env.set_mapsize(0)
+        return env.begin()
 
 
 def write(

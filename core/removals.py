@@ -118,11 +118,7 @@ class RemovalStore:
             raise RemovalStoreError(f"removal store write failed: {ex}") from ex
 
     def _read(self) -> Any:
-        try:
-            return self._env.begin()
-        except lmdb.MapResizedError:
-            self._env.set_mapsize(0)
-            return self._env.begin()
+        return lmdb_tx.begin_read(self._env)
 
     # -- requests ---------------------------------------------------------------------
 
