@@ -118,15 +118,15 @@ def build_fragments(snapshot: Snapshot) -> CheckFragments:
     )
 
 
+_DERIVED = "check_fragments"
+
+
 def fragments_of(snapshot: Snapshot) -> CheckFragments:
     """Return the snapshot's fragments (built on first use, kept with it)."""
     fragments = snapshot.derived.get(_DERIVED)
     if fragments is None:
         fragments = snapshot.derived.setdefault(_DERIVED, build_fragments(snapshot))
     return fragments
-
-
-_DERIVED = "check_fragments"
 
 
 def check_json(snapshot: Snapshot, ip: str, ignore_whitelist: bool = False) -> bytes:
@@ -136,7 +136,6 @@ def check_json(snapshot: Snapshot, ip: str, ignore_whitelist: bool = False) -> b
         InvalidAddressError: ``ip`` is not an IPv4/IPv6 address.
     """
     ip16 = ipcore.to_ip16(ip)
-    fragments = snapshot.derived.get(_DERIVED) or fragments_of(snapshot)
     return render.render_check(
-        ip, ip16, snapshot.stored16(ip16), ignore_whitelist, fragments
+        ip, ip16, snapshot.stored16(ip16), ignore_whitelist, fragments_of(snapshot)
     )

@@ -416,13 +416,6 @@ cdef inline uint64_t _low_bits(int count) noexcept nogil:
     return ((<uint64_t>1) << count) - 1
 
 
-cdef inline uint64_t _load_be64(const uint8_t *b) noexcept nogil:
-    cdef uint64_t value = 0
-    cdef int k
-    for k in range(8):
-        value = value << 8 | b[k]
-    return value
-
 
 cdef inline void _store_be64(uint64_t value, uint8_t *b) noexcept nogil:
     cdef int k
@@ -843,6 +836,11 @@ cdef tuple _REASONS = (
     "shared",
     "benchmarking",
 )
+
+cdef object _reason_name(int code):
+    """Return what ``classify`` says of a classification code."""
+    return _REASONS[code]
+
 
 cdef enum:
     V4_ROWS = 18

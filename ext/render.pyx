@@ -31,6 +31,8 @@ from sikker.ext.ipcore import format_ip as _format_ip
 from sikker.ext.ipcore cimport _classify_v4
 from sikker.ext.ipcore cimport _classify_v6
 from sikker.ext.ipcore cimport _format_ip16
+from sikker.ext.ipcore cimport _load_be64
+from sikker.ext.ipcore cimport _reason_name
 
 cdef extern from *:
     PyObject *PyBytes_FromStringAndSize_raw "PyBytes_FromStringAndSize" (
@@ -427,9 +429,6 @@ cdef Py_ssize_t _keep(const uint8_t *column, Py_ssize_t count, const uint32_t *r
     cdef bint mapped
     cdef int code
     cdef uint32_t v4
-    cdef uint64_t hi
-    cdef uint64_t lo
-    cdef int j
     for k in range(nrows):
         if rows[k] >= count:
             return k
@@ -446,12 +445,7 @@ cdef Py_ssize_t _keep(const uint8_t *column, Py_ssize_t count, const uint32_t *r
                   | <uint32_t>b[14] << 8 | b[15])
             code = _classify_v4(v4)
         else:
-            hi = 0
-            lo = 0
-            for j in range(8):
-                hi = hi << 8 | b[j]
-                lo = lo << 8 | b[8 + j]
-            code = _classify_v6(hi, lo)
+            code = _classify_v6(_load_be64(b), _load_be64(b + 8))
         out[k] = 0 if _UNBLOCKABLE[code & 15] else 1
     return -1
 
@@ -678,28 +672,6 @@ cdef int _listed(
     return 0
 
 
-cdef tuple _REASONS = (
-    None,
-    "unspecified",
-    "private",
-    "loopback",
-    "link-local",
-    "multicast",
-    "reserved",
-    "documentation",
-    "shared",
-    "benchmarking",
-)
-
-
-cdef inline uint64_t _be64(const uint8_t *b) noexcept nogil:
-    cdef uint64_t value = 0
-    cdef int j
-    for j in range(8):
-        value = value << 8 | b[j]
-    return value
-
-
 def render_check(ip, ip16, record, ignore_whitelist, fragments):
     """Render the check answer of an address as JSON (:mod:`~sikker.core.check_json`).
 
@@ -732,7 +704,7 @@ def render_check(ip, ip16, record, ignore_whitelist, fragments):
     cdef const uint8_t *b = <const uint8_t *>PyBytes_AS_STRING(ip16)
     cdef char text[V6_WIDTH]
     cdef Py_ssize_t n
-    public = fragments.publics[_REASONS[_classify_v6(_be64(b), _be64(b + 8))]]
+    public = fragments.publics[_reason_name(_classify_v6(_load_be64(b), _load_be64(b + 8)))]
     cdef Out out
     out.data = <char *>malloc(1024)
     if out.data == NULL:
