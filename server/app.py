@@ -5,6 +5,9 @@ snapshot: LMDB must be opened in each worker after fork, so the store opens
 lazily on the first request (the gunicorn config warms it up per worker).
 """
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import falcon
 from falcon import media
 
@@ -13,11 +16,13 @@ from sikker.core.store import SnapshotStore
 from sikker.server import errors, taxii
 from sikker.server.auth import KeyedRequest
 from sikker.server.body_limit import BodyLimit
+from sikker.server.check_lane import CheckLane
 from sikker.server.community import install as install_community
 from sikker.server.keyed import Keyed
 from sikker.server.keyed import install as install_keyed
 from sikker.server.media import json_handlers
 from sikker.server.metrics import install as install_metrics
+from sikker.server.metrics_middleware import RequestMetrics
 from sikker.server.path_encoding import Utf8Paths
 from sikker.server.replica_health import health_section
 from sikker.server.replica_routes import install as install_replica
@@ -29,19 +34,36 @@ from sikker.server.resources.integrations import IntegrationFilesResource
 from sikker.server.resources.intel import IntelResource
 from sikker.server.resources.openapi import OpenApiResource
 from sikker.server.resources.sensor import SensorEventsResource
-from sikker.server.router import CheckFirstRouter
+from sikker.server.router import CHECK_TEMPLATE, CheckFirstRouter
 from sikker.server.sync_routes import install as install_sync
 from sikker.server.web import install as install_web
 from sikker.server.web.site import Site
 
 
 class SikkerApp(falcon.App):
-    """A Falcon app that also carries its snapshot store and settings."""
+    """A Falcon app that also carries its snapshot store and settings.
+
+    A plain keyed check is answered by :attr:`check_lane` before Falcon
+    builds a request; everything else goes through Falcon.
+    """
 
     store: SnapshotStore
     config: Config
     keyed: Keyed
+    metrics: RequestMetrics
     web: Site
+    check_lane: CheckLane | None = None
+
+    def __call__(
+        self, env: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        """Answer one WSGI request."""
+        lane = self.check_lane
+        if lane is not None:
+            answer = lane(env, start_response)
+            if answer is not None:
+                return answer
+        return super().__call__(env, start_response)
 
 
 def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
@@ -59,10 +81,10 @@ def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
     # JSON only: any other Content-Type on a JSON endpoint is a 415.
     app.req_options.media_handlers = media.Handlers(json_handlers())
     errors.install(app)
-    install_metrics(app, config, store)  # first: it times and counts the rest
+    app.metrics = install_metrics(app, config, store)  # first: it times and counts
     install_replica_writes(app, config)  # before keys: the primary checks those
     app.keyed = install_keyed(app, config)
-    app.add_route("/v1/key/check/{ip}", CheckResource(store))
+    app.add_route(CHECK_TEMPLATE, CheckResource(store))
     app.add_route("/v1/key/blacklist", BlacklistResource(store, config))
     app.add_route("/v1/key/username/{username}", IntelResource(store, "username"))
     app.add_route("/v1/key/email/{email}", IntelResource(store, "email"))
@@ -77,6 +99,7 @@ def create_app(config: Config, store: SnapshotStore | None = None) -> SikkerApp:
     install_replica(app, config, store, app.keyed.service)
     taxii.install(app, store, config, app.keyed.auth.authenticate)
     app.web = install_web(app, config, store)  # last: it uses the accounts
+    app.check_lane = CheckLane(store, app.keyed.auth, app.metrics)
     return app
 
 

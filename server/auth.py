@@ -64,6 +64,19 @@ class Principal:
     email: str
 
 
+def rate_limit_headers(limit: int, used: int, reset: int) -> list[tuple[str, str]]:
+    """Return the ``X-RateLimit-Limit/Remaining/Reset`` headers of a charge.
+
+    Named as Falcon sends them (lower case), so a response built without
+    Falcon (:mod:`sikker.server.check_lane`) carries the very same headers.
+    """
+    return [
+        ("x-ratelimit-limit", str(limit)),
+        ("x-ratelimit-remaining", str(limit - used if used < limit else 0)),
+        ("x-ratelimit-reset", str(reset)),
+    ]
+
+
 class Meter:
     """Charges one request's quotas and writes the rate-limit headers."""
 
@@ -89,32 +102,20 @@ class Meter:
     def _count(self, family: str, amount: int, partial: bool) -> int:
         """Count (all or, with ``partial``, part of) ``amount``; set the headers.
 
-        Returns the units counted. PERF: every keyed request runs this once;
-        it calls the table's atomic count directly and sets the headers
-        without helpers.
+        Returns the units counted.
         """
-        principal = self.principal
-        limit = principal.plan.quotas.get(family)
-        if limit is None:
-            limit = self._limit(family)  # raises
+        limit = self._limit(family)
         quota = self.quota
         granted, used, period = quota.count(
-            principal.account_id, family, amount, limit, partial, self.now
+            self.principal.account_id, family, amount, limit, partial, self.now
         )
-        remaining = str(limit - used if used < limit else 0)
         reset = (period + 1) * quota.period
-        resp = self.resp
-        resp.set_headers(
-            (
-                ("X-RateLimit-Limit", str(limit)),
-                ("X-RateLimit-Remaining", remaining),
-                ("X-RateLimit-Reset", str(reset)),
-            )
-        )
+        headers = rate_limit_headers(limit, used, reset)
+        self.resp.set_headers(headers)
         alias = ALIASES.get(family)
         if alias:
-            resp.set_header(f"{alias}-Limit", str(limit))
-            resp.set_header(f"{alias}-Remaining", remaining)
+            self.resp.set_header(f"{alias}-Limit", headers[0][1])
+            self.resp.set_header(f"{alias}-Remaining", headers[1][1])
         self.charged = True
         if granted == amount if not partial else granted > 0 or amount == 0:
             return int(granted)
@@ -144,10 +145,8 @@ class Meter:
         """Set the rate-limit headers of ``family`` without counting anything."""
         limit = self._limit(family)
         used = self.quota.used(self.principal.account_id, family, self.now)
-        resp = self.resp
-        resp.set_header("X-RateLimit-Limit", str(limit))
-        resp.set_header("X-RateLimit-Remaining", str(max(limit - used, 0)))
-        resp.set_header("X-RateLimit-Reset", str(self.quota.reset_epoch(self.now)))
+        reset = self.quota.reset_epoch(self.now)
+        self.resp.set_headers(rate_limit_headers(limit, used, reset))
         self.charged = True
 
 
@@ -210,13 +209,32 @@ class KeyAuth:
         """Return the principal of a plaintext key (cached), or raise AuthError."""
         return self._principal(key, self.service.store())
 
+    def cached(self, key: str, store: AccountStore) -> Principal | None:
+        """Return the principal of a key this worker authenticated recently.
+
+        None when the key is not in the cache, its entry expired or the
+        accounts changed since, or the key was refused: :meth:`authenticate`
+        then looks it up (or answers the error).
+        """
+        hit = self._fresh(key, store)
+        return None if hit is None else hit[2]
+
     def _principal(self, key: str, store: AccountStore) -> Principal:
-        hit = self._cache.get(key)
-        if hit is None or hit[0] < self.monotonic() or hit[1] != store.generation():
-            hit = self._lookup(key, store, self.monotonic(), store.generation())
+        hit = self._fresh(key, store) or self._lookup(
+            key, store, self.monotonic(), store.generation()
+        )
         if hit[2] is None:
             raise hit[3](hit[4])
         return hit[2]
+
+    def _fresh(
+        self, key: str, store: AccountStore
+    ) -> tuple[float, int, Principal | None, Any, str] | None:
+        """Return the cache entry of ``key`` unless it expired or accounts changed."""
+        hit = self._cache.get(key)
+        if hit is None or hit[0] < self.monotonic() or hit[1] != store.generation():
+            return None
+        return hit
 
     def _lookup(
         self, key: str, store: AccountStore, now: float, generation: int

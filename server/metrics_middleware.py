@@ -103,15 +103,23 @@ class RequestMetrics:
         started = getattr(req.context, "metrics_started", None)
         if started is None:
             return
-        elapsed = time.perf_counter() - started
+        status = status_code(resp)
+        self.observe(
+            req.uri_template,
+            status,
+            time.perf_counter() - started,
+            _family(resp) if status == 429 else None,
+        )
+
+    def observe(
+        self, route: str | None, status: int, elapsed: float, family: str | None = None
+    ) -> None:
+        """Count one answer of ``route`` (and a 429 refused for ``family``)."""
         try:
-            status = status_code(resp)
             table = self._table or self.table
-            table.observe(req.uri_template, status, elapsed)
-            if status == 429:
-                family = _family(resp)
-                if family is not None:
-                    table.rejected(family)
+            table.observe(route, status, elapsed)
+            if family is not None:
+                table.rejected(family)
         except Exception:  # never fail a request over a counter
             if not self._failed:
                 self._failed = True
