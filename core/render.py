@@ -20,6 +20,7 @@ __all__ = [
     "UNBLOCKABLE",
     "keep_rows",
     "render_check",
+    "render_compact",
     "render_lines",
 ]
 
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
         UNBLOCKABLE,
         keep_rows,
         render_check,
+        render_compact,
         render_lines,
     )
 else:
@@ -51,4 +53,5 @@ else:
     UNBLOCKABLE = _impl.UNBLOCKABLE
     keep_rows = _impl.keep_rows
     render_check = _impl.render_check
+    render_compact = _impl.render_compact
     render_lines = _impl.render_lines

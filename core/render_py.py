@@ -1,6 +1,7 @@
-"""Compose blacklist lines from an address column: the pure-Python twin.
+"""Compose blacklist lines and JSON answers: the pure-Python twin.
 
-This module is the specification of the blacklist renderer;
+This module is the specification of the blacklist renderer and of the
+JSON check answers (:mod:`sikker.core.check_json`, :mod:`sikker.core.bulk`);
 ``sikker.ext.render`` is its compiled twin with the same API, behaviour and
 errors. Import either through :mod:`sikker.core.render`. Addresses come
 from a storage-form column (16 bytes a row, IPv4 as IPv4-mapped IPv6, see
@@ -32,6 +33,7 @@ __all__ = [
     "UNBLOCKABLE",
     "keep_rows",
     "render_check",
+    "render_compact",
     "render_lines",
 ]
 
@@ -331,6 +333,79 @@ def render_check(
     out.append(b"}},")
     out.append(fragments.tail)
     return b"".join(out)
+
+
+_NOT_LISTED = (
+    b'","found":false,"confidenceLevel":0,"countryCode":null,"asn":null,'
+    b'"lastSeen":null,"totalSessions":0,"maxSeverity":null,"reports":0}'
+)
+
+
+def render_compact(
+    keys: Sequence[bytes],
+    values: Sequence[bytes | None],
+    countries: Sequence[bytes],
+    severities: Sequence[bytes],
+    ignore_whitelist: bool,
+) -> bytes:
+    """Render the compact answers of many addresses as one JSON array.
+
+    Args:
+        keys: The addresses in 16-byte storage form.
+        values: Each one's stored record, or None when it is not listed.
+        countries: JSON of each country index's code (``null`` for none);
+            an index beyond them writes ``null``.
+        severities: JSON of each severity level (0: ``null``).
+        ignore_whitelist: Write the raw score as ``confidenceLevel``.
+
+    Returns:
+        The bytes ``orjson.dumps(bulk.compact(...))`` would return.
+
+    Raises:
+        ValueError: ``keys`` and ``values`` differ in length, a key is not
+            16 bytes or a record is shorter than its header.
+        IndexError: a record names a severity ``severities`` lacks.
+        TypeError: a key or a record is not bytes, or a piece is not bytes.
+    """
+    if len(values) != len(keys):
+        raise ValueError(f"{len(keys)} keys but {len(values)} values")
+    out = [b"["]
+    for i, (key, value) in enumerate(zip(keys, values, strict=True)):
+        if type(key) is not bytes:
+            raise TypeError(f"keys must be bytes, not {type(key).__name__}")
+        if len(key) != 16:
+            raise ValueError(f"keys must be 16 bytes, not {len(key)}")
+        out.append(b',{"ip":"' if i else b'{"ip":"')
+        out.append(ipcore_py.from_ip16(key).encode("ascii"))
+        if value is None:
+            out.append(_NOT_LISTED)
+            continue
+        if type(value) is not bytes:
+            raise TypeError(f"records must be bytes, not {type(value).__name__}")
+        if len(value) < HEADER.size:
+            raise ValueError(f"the record is truncated ({len(value)} bytes)")
+        r = Record.decode(value)
+        country = countries[r.country] if r.country < len(countries) else b"null"
+        out += [
+            b'","found":true,"confidenceLevel":%d'
+            % (r.raw_score if ignore_whitelist else r.score),
+            b',"countryCode":',
+            _bytes(country),
+            b',"asn":"%d"' % r.asn if r.asn else b',"asn":null',
+            b',"lastSeen":%d000' % r.last_seen if r.last_seen else b',"lastSeen":null',
+            b',"totalSessions":%d,"maxSeverity":' % r.sessions,
+            _bytes(_at(severities, r.max_severity, "severity")),
+            b',"reports":%d}' % r.reports,
+        ]
+    out.append(b"]")
+    return b"".join(out)
+
+
+def _bytes(piece: object) -> bytes:
+    """Return ``piece``, or raise TypeError unless it is bytes."""
+    if type(piece) is not bytes:
+        raise TypeError(f"fragments must be bytes, not {type(piece).__name__}")
+    return piece
 
 
 def _at(table: Sequence[bytes], index: int, what: str) -> bytes:

@@ -15,6 +15,7 @@ __all__ = [
     "UNBLOCKABLE",
     "keep_rows",
     "render_check",
+    "render_compact",
     "render_lines",
 ]
 
@@ -45,3 +46,12 @@ def render_check(
     fragments: CheckFragments,
 ) -> bytes:
     """Render the check answer of an address as JSON (see check_json)."""
+
+def render_compact(
+    keys: Sequence[bytes],
+    values: Sequence[bytes | None],
+    countries: Sequence[bytes],
+    severities: Sequence[bytes],
+    ignore_whitelist: bool,
+) -> bytes:
+    """Render the compact answers of many addresses as one JSON array."""

@@ -1,5 +1,5 @@
 # cython: language_level=3, binding=True, embedsignature=True
-"""Compose blacklist lines from an address column: the compiled twin.
+"""Compose blacklist lines and JSON answers: the compiled twin.
 
 Same API, behaviour and errors as the pure-Python reference
 ``sikker.core.render_py``; import either through :mod:`sikker.core.render`.
@@ -48,6 +48,7 @@ __all__ = [
     "UNBLOCKABLE",
     "keep_rows",
     "render_check",
+    "render_compact",
     "render_lines",
 ]
 
@@ -727,6 +728,103 @@ def render_check(ip, ip16, record, ignore_whitelist, fragments):
             _lit(&out, b'","found":true,"confidenceLevel":')
             _listed(&out, <bytes>record, ignore_whitelist, public, fragments)
         _piece(&out, fragments.tail)
+        return PyBytes_FromStringAndSize(out.data, out.size)
+    finally:
+        free(out.data)
+
+
+# -- compact answers of many addresses (see sikker.core.bulk) -------------------
+
+cdef const char *_NOT_LISTED = (
+    b'","found":false,"confidenceLevel":0,"countryCode":null,"asn":null,'
+    b'"lastSeen":null,"totalSessions":0,"maxSeverity":null,"reports":0}'
+)
+
+
+def render_compact(keys, values, countries, severities, ignore_whitelist):
+    """Render the compact answers of many addresses as one JSON array.
+
+    Args:
+        keys: The addresses in 16-byte storage form.
+        values: Each one's stored record, or None when it is not listed.
+        countries: JSON of each country index's code (``null`` for none);
+            an index beyond them writes ``null``.
+        severities: JSON of each severity level (0: ``null``).
+        ignore_whitelist: Write the raw score as ``confidenceLevel``.
+
+    Returns:
+        The bytes ``orjson.dumps(bulk.compact(...))`` would return.
+
+    Raises:
+        ValueError: ``keys`` and ``values`` differ in length, a key is not
+            16 bytes or a record is shorter than its header.
+        IndexError: a record names a severity ``severities`` lacks.
+        TypeError: a key or a record is not bytes, or a piece is not bytes.
+    """
+    cdef Py_ssize_t count = len(keys)
+    cdef Py_ssize_t i
+    cdef Py_ssize_t n
+    cdef const uint8_t *r
+    cdef uint32_t country, asn, last_seen
+    cdef Py_ssize_t n_countries = len(countries)
+    cdef char text[V6_WIDTH]
+    cdef Out out
+    if len(values) != count:
+        raise ValueError(f"{count} keys but {len(values)} values")
+    out.data = <char *>malloc(64 + 160 * count)
+    if out.data == NULL:
+        raise MemoryError()
+    out.size = 0
+    out.capacity = 64 + 160 * count
+    try:
+        _lit(&out, b"[")
+        for i in range(count):
+            key = keys[i]
+            value = values[i]
+            if type(key) is not bytes:
+                raise TypeError(f"keys must be bytes, not {type(key).__name__}")
+            if PyBytes_GET_SIZE(key) != 16:
+                raise ValueError(f"keys must be 16 bytes, not {PyBytes_GET_SIZE(key)}")
+            _lit(&out, b'{"ip":"' if i == 0 else b',{"ip":"')
+            n = _format_ip16(<const uint8_t *>PyBytes_AS_STRING(key), text)
+            _text(&out, text, n)
+            if value is None:
+                _lit(&out, _NOT_LISTED)
+                continue
+            if type(value) is not bytes:
+                raise TypeError(f"records must be bytes, not {type(value).__name__}")
+            if PyBytes_GET_SIZE(value) < RECORD_HEADER:
+                raise ValueError(f"the record is truncated ({PyBytes_GET_SIZE(value)} bytes)")
+            r = <const uint8_t *>PyBytes_AS_STRING(value)
+            _lit(&out, b'","found":true,"confidenceLevel":')
+            _number(&out, r[1] if ignore_whitelist else r[0])
+            _lit(&out, b',"countryCode":')
+            country = _u32le(r + 16)
+            if country < <uint32_t>n_countries:
+                _piece(&out, countries[country])
+            else:
+                _lit(&out, b"null")
+            asn = _u32le(r + 20)
+            if asn:
+                _lit(&out, b',"asn":"')
+                _number(&out, asn)
+                _lit(&out, b'","lastSeen":')
+            else:
+                _lit(&out, b',"asn":null,"lastSeen":')
+            last_seen = _u32le(r + 28)
+            if last_seen:
+                _number(&out, last_seen)
+                _lit(&out, b"000")  # epoch milliseconds
+            else:
+                _lit(&out, b"null")
+            _lit(&out, b',"totalSessions":')
+            _number(&out, _u32le(r + 32))
+            _lit(&out, b',"maxSeverity":')
+            _entry(&out, severities, r[2], "severity")
+            _lit(&out, b',"reports":')
+            _number(&out, _u32le(r + 40))
+            _lit(&out, b"}")
+        _lit(&out, b"]")
         return PyBytes_FromStringAndSize(out.data, out.size)
     finally:
         free(out.data)

@@ -8,6 +8,10 @@ from types import ModuleType
 import pytest
 from hypothesis import HealthCheck, settings
 
+from sikker.builder import demo
+from sikker.builder.publish import publish
+from sikker.core.layout import current_path
+from sikker.core.snapshot import Snapshot
 from sikker.core.twins import truthy
 
 settings.register_profile("dev", max_examples=200)
@@ -39,6 +43,21 @@ def twin(name: str, which: str) -> ModuleType:
 def ipcore(request: pytest.FixtureRequest) -> ModuleType:
     """Each twin of the IP core in turn."""
     return twin("ipcore", request.param)
+
+
+@pytest.fixture(params=["pure", "cython"])
+def render(request: pytest.FixtureRequest) -> ModuleType:
+    """Each twin of the renderer in turn."""
+    return twin("render", request.param)
+
+
+@pytest.fixture(scope="session")
+def demo_3000(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snapshot]:
+    """A published 3,000-IP demo snapshot (seed 11), open for the session."""
+    data = tmp_path_factory.mktemp("demo")
+    publish(demo.generate(3000, seed=11, now=1_800_000_000), data)
+    with Snapshot.open(current_path(data)) as snapshot:
+        yield snapshot
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,6 +1,5 @@
 """Check answers rendered from bytes equal the reference dict, in both twins."""
 
-from collections.abc import Iterator
 from types import ModuleType
 
 import orjson
@@ -8,11 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sikker.builder import demo
-from sikker.builder.publish import publish
 from sikker.core.check_json import CheckFragments, check_json, fragments_of
 from sikker.core.ipcore import to_ip16
-from sikker.core.layout import current_path
 from sikker.core.present import check_payload
 from sikker.core.records import (
     CATEGORY_ITEM,
@@ -38,18 +34,9 @@ ODD_ADDRESSES = [
 ]
 
 
-@pytest.fixture(params=["pure", "cython"])
-def render(request: pytest.FixtureRequest) -> ModuleType:
-    """Each twin of the renderer in turn."""
-    return twin("render", request.param)
-
-
 @pytest.fixture(scope="module")
-def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snapshot]:
-    data = tmp_path_factory.mktemp("demo")
-    publish(demo.generate(3000, seed=11, now=1_800_000_000), data)
-    with Snapshot.open(current_path(data)) as snap:
-        yield snap
+def snapshot(demo_3000: Snapshot) -> Snapshot:
+    return demo_3000
 
 
 def reference(snapshot: Snapshot, ip: str, ignore: bool) -> bytes:

@@ -32,12 +32,6 @@ ADDRESSES = [
 ]
 
 
-@pytest.fixture(params=["pure", "cython"])
-def render(request: pytest.FixtureRequest) -> ModuleType:
-    """Each twin of the renderer in turn."""
-    return twin("render", request.param)
-
-
 def column(addresses: list[str]) -> bytes:
     return b"".join(ipcore_py.to_ip16(a) for a in addresses)
 

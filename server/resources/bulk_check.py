@@ -11,7 +11,7 @@ import falcon
 import orjson
 
 from sikker.core import ipcore
-from sikker.core.bulk import MAX_ADDRESSES, compact, compact_results, parse_lines
+from sikker.core.bulk import MAX_ADDRESSES, compact_json, parse_lines, with_results
 from sikker.core.config import Config
 from sikker.core.store import SnapshotStore
 from sikker.errors import InvalidFilterError
@@ -59,16 +59,15 @@ class BulkCheckResource:
             return
         snapshot = self.store.current()
         charge(req, "lookups", len(parsed.keys))
-        results = compact_results(snapshot, parsed.keys, ignore)
+        values = snapshot.lookup_many(parsed.keys)
         resp.set_header("X-Snapshot-Sequence", str(snapshot.sequence))
-        resp.data = orjson.dumps(
+        resp.data = with_results(
             {
-                "queried": len(results),
-                "found": sum(1 for r in results if r["found"]),
-                "results": results,
-                "invalid": parsed.invalid,
-                "snapshot": snapshot.sequence,
-            }
+                "queried": len(values),
+                "found": sum(value is not None for value in values),
+            },
+            compact_json(snapshot, parsed.keys, values, ignore),
+            {"invalid": parsed.invalid, "snapshot": snapshot.sequence},
         )
 
     def _text(self, req: falcon.Request, body: bytes) -> str:
@@ -119,16 +118,13 @@ class CheckBlockResource:
         pairs = snapshot.lookup_block(network, strict=False)
         charge(req, "lookups")
         keys = [ipcore.to_ip16(address) for address, _ in pairs]
-        results = compact(snapshot, keys, [record.buf for _, record in pairs], ignore)
+        values = [bytes(record.buf) for _, record in pairs]
         resp.set_header("X-Snapshot-Sequence", str(snapshot.sequence))
         resp.content_type = falcon.MEDIA_JSON
-        resp.data = orjson.dumps(
-            {
-                **_bounds(network),
-                "listed": len(results),
-                "results": results,
-                "snapshot": snapshot.sequence,
-            }
+        resp.data = with_results(
+            {**_bounds(network), "listed": len(keys)},
+            compact_json(snapshot, keys, values, ignore),
+            {"snapshot": snapshot.sequence},
         )
 
 
