@@ -7,16 +7,20 @@ Each suite lives in ``benchmarks/suites/<name>.py`` and exposes
 are printed as they are measured; with ``--json`` the last stdout line is one
 JSON object of every named figure. Ratios are always ``baseline / ours`` on the
 same inputs in the same run, so larger is better and machine noise cancels.
-``all`` runs every suite in one process, goes on past a failing suite, and
-writes ``benchmarks/REPORT.md`` with PNG plots in ``benchmarks/report/``.
+``all`` runs every suite in one run, each in a fresh process (so one
+suite's heap, caches and open snapshots never slow the next: the 10M-IP
+build leaves gigabytes behind), goes on past a failing suite, and writes
+``benchmarks/REPORT.md`` with PNG plots in ``benchmarks/report/``.
 """
 
 import argparse
-import gc
 import importlib
 import json
+import pickle
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-report", action="store_true", help="`all` without writing a report"
     )
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        return _child(args.suite, args.quick, args.child)
 
     def say(line: str) -> None:
         print(line, flush=True)
@@ -80,24 +87,40 @@ def run_all(
     quick: bool, figures: dict[str, float], say: Callable[[str], None]
 ) -> list[tuple[str, float, str]]:
     """Run every suite; return (name, seconds, "ok" or the error) of each."""
+    from benchmarks import samples
+
     suites = []
-    for name in SUITES:
-        say(f"## {name}{' (quick)' if quick else ''}")
-        started = time.perf_counter()
-        try:
-            module = importlib.import_module(f"benchmarks.suites.{name}")
-            figures.update(module.run(quick, say))
-            status = "ok"
-        except Exception as ex:  # report it, run the other suites
-            status = f"failed: {type(ex).__name__}: {ex}"
-            say(f"   {status}")
-        seconds = time.perf_counter() - started
-        say(f"   ({seconds:.1f} s)")
-        suites.append((name, seconds, status))
-        # LMDB environments left in reference cycles must close before the next
-        # suite opens the same snapshot (or a hard link of it) in this process.
-        gc.collect()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in SUITES:
+            say(f"## {name}{' (quick)' if quick else ''}")
+            started = time.perf_counter()
+            result = Path(tmp) / f"{name}.pickle"
+            command = [sys.executable, __file__, name, "--child", str(result)]
+            if quick:
+                command.append("--quick")
+            code = subprocess.run(command).returncode
+            if code == 0:
+                suite_figures, plots = pickle.loads(result.read_bytes())
+                figures.update(suite_figures)
+                samples.restore(plots)
+                status = "ok"
+            else:  # its traceback is above; run the other suites
+                status = f"failed: exit status {code}"
+                say(f"   {status}")
+            seconds = time.perf_counter() - started
+            say(f"   ({seconds:.1f} s)")
+            suites.append((name, seconds, status))
     return suites
+
+
+def _child(suite: str, quick: bool, result: Path) -> int:
+    """Run one suite of ``all``; write its figures and plots to ``result``."""
+    from benchmarks import samples
+
+    module = importlib.import_module(f"benchmarks.suites.{suite}")
+    figures = module.run(quick, lambda line: print(line, flush=True))
+    result.write_bytes(pickle.dumps((figures, samples.kept())))
+    return 0
 
 
 def _report(

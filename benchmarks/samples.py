@@ -2,7 +2,8 @@
 
 A suite calls :func:`keep_distribution` with raw latency samples, or
 :func:`keep_curve` with (x, y) points, under a plot name; ``run.py all``
-hands :func:`kept` to the report writer. Suites run alone keep too; nothing
+gathers what each suite's process kept (:func:`restore`) and hands
+:func:`kept` to the report writer. Suites run alone keep too; nothing
 reads it then.
 """
 
@@ -48,3 +49,9 @@ def keep_curve(name: str, label: str, xs: Sequence[float], ys: Sequence[float]) 
 def kept() -> dict[str, Plot]:
     """Return every plot kept so far, by name."""
     return dict(_KEPT)
+
+
+def restore(plots: dict[str, Plot]) -> None:
+    """Add the plots another process kept (``run.py all`` runs suites apart)."""
+    for name, plot in plots.items():
+        _plot(name, plot.kind).series.update(plot.series)

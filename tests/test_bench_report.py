@@ -77,3 +77,23 @@ def test_the_report_names_machine_versions_and_failed_suites(
         assert label in text
     assert "falcon " in text and "numpy " in text
     assert "| http | 30 | failed: RuntimeError: no wrk |" in text
+
+
+def test_plots_kept_in_another_process_are_restored_beside_ours() -> None:
+    plot = samples.Plot("curve", {"remote": (np.array([1.0]), np.array([2.0]))})
+    samples.keep_curve("restored_curve", "local", [1], [3])
+    samples.restore({"restored_curve": plot})
+    assert set(samples.kept()["restored_curve"].series) == {"local", "remote"}
+
+
+def test_all_runs_each_suite_in_its_own_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from benchmarks import run
+
+    monkeypatch.setattr(run, "SUITES", ("parse",))
+    figures: dict[str, float] = {}
+    lines: list[str] = []
+    suites = run.run_all(True, figures, lines.append)
+    assert [(name, status) for name, _, status in suites] == [("parse", "ok")]
+    assert "cython_vs_ipaddress" in figures  # the child's figures came back
