@@ -50,7 +50,9 @@ def _output(argv: list[str]) -> str:
 
 def _commit() -> str:
     commit = _output(["git", "rev-parse", "--short=12", "HEAD"]) or "unknown"
-    if _output(["git", "status", "--porcelain", "--untracked-files=no"]):
+    status = ["git", "status", "--porcelain", "--untracked-files=no", "--", "."]
+    # the report and plots being written are not changes to what was measured
+    if _output([*status, ":!benchmarks/REPORT.md", ":!benchmarks/report"]):
         commit += " (with uncommitted changes)"
     return commit
 
