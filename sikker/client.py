@@ -66,6 +66,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # urllib then raises the 3xx as an HTTPError
 
 
+def no_redirect_opener() -> urllib.request.OpenerDirector:
+    """Return a urllib opener that never follows a redirect (it could carry
+    the key to another host); a 3xx is raised as an ``HTTPError``."""
+    return urllib.request.build_opener(_NoRedirect)
+
+
 class Client:
     """Requests to one sikker server with one key."""
 
@@ -77,7 +83,7 @@ class Client:
             raise ValueError("a Client needs a URL")
         self.settings = settings
         self.base = settings.url
-        self._opener = urllib.request.build_opener(_NoRedirect)
+        self._opener = no_redirect_opener()
 
     def request(
         self,

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import orjson
 
 from sikker import __version__
+from sikker.client import no_redirect_opener
 from sikker.errors import ServerRefusedError, ServerUnreachableError
 
 #: The statuses the sync protocol answers with (the rest are errors).
@@ -48,11 +49,6 @@ class Transport(Protocol):
         ...
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 class HttpTransport:
     """GETs to one server with one key."""
 
@@ -60,7 +56,7 @@ class HttpTransport:
         self.base = base.rstrip("/")
         self.key = key
         self.timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirect)
+        self._opener = no_redirect_opener()
 
     def get(self, path: str, params: Mapping[str, str], etag: str | None) -> Reply:
         """Return the answer to one GET (200, 304 or 410).

@@ -16,6 +16,8 @@ from sikker.builder.publish import Publisher
 from sikker.builder.writer import Intel
 from sikker.core.accounts import AccountStore
 from sikker.core.plans import SHIPPED, load_plans
+from sikker.errors import ServerRefusedError
+from sikker.sync_http import HttpTransport
 from tests.factories import FAST_KDF, RECORDS, api_key, bearer, run_cli, table
 from tests.test_gunicorn import free_port, serving
 
@@ -586,6 +588,14 @@ def test_a_redirect_is_not_followed_with_the_key(
 ) -> None:
     code, _, err = run_cli(capsys, empty, "status", "--url", odd, "--key", "sk_live_x")
     assert code == 2 and f"redirects {odd} to {odd}/elsewhere" in err
+    assert len(_Odd.seen) == 1  # nothing was sent to the new location
+
+
+def test_the_sync_agent_does_not_follow_a_redirect_either(odd: str) -> None:
+    transport = HttpTransport(odd, "sk_live_x", timeout=5)
+    with pytest.raises(ServerRefusedError) as refused:
+        transport.get("/v1/key/status", {}, None)
+    assert refused.value.http_status == 302
     assert len(_Odd.seen) == 1  # nothing was sent to the new location
 
 
