@@ -97,17 +97,16 @@ def compact_json(
     The endpoints answer with this; :func:`compact` is its reference (the
     tests compare both twins with it).
     """
-    tables = snapshot.derived.get(_TABLES)
-    if tables is None:
-        tables = snapshot.derived.setdefault(
-            _TABLES,
-            (
-                [orjson.dumps(code or None) for code in snapshot.countries],
-                [orjson.dumps(name) for name in _SEVERITY],
-            ),
-        )
-    countries, severities = tables
+    countries, severities = snapshot.derive(_TABLES, _json_tables)
     return render.render_compact(keys, values, countries, severities, ignore_whitelist)
+
+
+def _json_tables(snapshot: Snapshot) -> tuple[list[bytes], list[bytes]]:
+    """Return the JSON of each country code and severity level."""
+    return (
+        [orjson.dumps(code or None) for code in snapshot.countries],
+        [orjson.dumps(name) for name in _SEVERITY],
+    )
 
 
 def with_results(head: dict[str, Any], results: bytes, tail: dict[str, Any]) -> bytes:

@@ -123,9 +123,7 @@ _DERIVED = "check_fragments"
 
 def fragments_of(snapshot: Snapshot) -> CheckFragments:
     """Return the snapshot's fragments (built on first use, kept with it)."""
-    fragments = snapshot.derived.get(_DERIVED)
-    if fragments is None:
-        fragments = snapshot.derived.setdefault(_DERIVED, build_fragments(snapshot))
+    fragments: CheckFragments = snapshot.derive(_DERIVED, build_fragments)
     return fragments
 
 

@@ -9,7 +9,7 @@ the same. Every method answers from one consistent (base, overlay) pair.
 """
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -50,8 +50,7 @@ class Snapshot:
         self.base = base
         self.layers: tuple[Generation, ...] = (top,) if base is None else (base, top)
         self._tombstones = top.bitmap(TOMBSTONES) if base is not None else None
-        #: What callers derive once per snapshot (e.g. serialised check
-        #: fragments), kept as long as the snapshot is.
+        #: What callers derive once per snapshot (see :meth:`derive`).
         self.derived: dict[str, Any] = {}
 
     @classmethod
@@ -71,6 +70,14 @@ class Snapshot:
 
     def __exit__(self, *exc: object) -> None:
         pass
+
+    def derive(self, name: str, make: Callable[["Snapshot"], Any]) -> Any:
+        """Return ``make(self)``, computed at the first call for ``name`` and
+        kept as long as the snapshot is (serialised check fragments, ...)."""
+        value = self.derived.get(name)
+        if value is None:
+            value = self.derived.setdefault(name, make(self))
+        return value
 
     # -- what it is ------------------------------------------------------------
 
