@@ -502,12 +502,42 @@ cdef enum:
     PROTOCOL_BYTES = 9
     COUNTED_BYTES = 6
     CATEGORY_BYTES = 5
+    # byte offsets in the record header (sikker.core.records.HEADER):
+    # u8 score, raw_score, max_severity, benign_source, then the array lengths
+    AT_SCORE = 0
+    AT_RAW_SCORE = 1
+    AT_SEVERITY = 2
+    AT_BENIGN = 3
+    AT_N_PROTOCOLS = 4
+    AT_N_BEHAVIORS = 5
+    AT_N_PRIMITIVES = 6
+    AT_N_CATEGORIES = 7
+    # u32 little-endian
+    AT_COUNTRY = 16
+    AT_ASN = 20
+    AT_FIRST_SEEN = 24
+    AT_LAST_SEEN = 28
+    AT_SESSIONS = 32
+    AT_EVENTS = 36
+    AT_REPORTS = 40
+    AT_REPORTERS = 44
+    AT_LAST_REPORTED = 48
 
 
 cdef struct Out:
     char *data
     Py_ssize_t size
     Py_ssize_t capacity
+
+
+cdef int _start(Out *out, Py_ssize_t capacity) except -1:
+    """Give ``out`` an empty buffer of ``capacity`` bytes (free ``out.data`` after)."""
+    out.data = <char *>malloc(capacity)
+    if out.data == NULL:
+        raise MemoryError()
+    out.size = 0
+    out.capacity = capacity
+    return 0
 
 
 cdef int _reserve(Out *out, Py_ssize_t extra) except -1:
@@ -603,10 +633,10 @@ cdef int _listed(
     cdef const uint8_t *p
     if size < RECORD_HEADER:
         raise ValueError(f"the record is truncated ({size} bytes)")
-    n_protocols = r[4]
-    n_behaviors = r[5]
-    n_primitives = r[6]
-    n_categories = r[7]
+    n_protocols = r[AT_N_PROTOCOLS]
+    n_behaviors = r[AT_N_BEHAVIORS]
+    n_primitives = r[AT_N_PRIMITIVES]
+    n_categories = r[AT_N_CATEGORIES]
     if size < (
         RECORD_HEADER
         + PROTOCOL_BYTES * n_protocols
@@ -614,29 +644,29 @@ cdef int _listed(
         + CATEGORY_BYTES * n_categories
     ):
         raise ValueError(f"the record is truncated ({size} bytes)")
-    _number(out, r[1] if ignore_whitelist else r[0])
+    _number(out, r[AT_RAW_SCORE] if ignore_whitelist else r[AT_SCORE])
     _lit(out, b',"rawConfidenceLevel":')
-    _number(out, r[1])
+    _number(out, r[AT_RAW_SCORE])
     _lit(out, b",")
     _piece(out, public)
-    _entry(out, fragments.whitelists, r[3], "benign source")
-    country = _u32le(r + 16)
+    _entry(out, fragments.whitelists, r[AT_BENIGN], "benign source")
+    country = _u32le(r + AT_COUNTRY)
     countries = fragments.countries
     if country < <uint32_t>len(countries):
         _piece(out, countries[country])
     else:
         _piece(out, fragments.no_country)
-    _piece(out, fragments.asns[_u32le(r + 20)])
+    _piece(out, fragments.asns[_u32le(r + AT_ASN)])
     _lit(out, b'"firstSeen":')
-    _time(out, _u32le(r + 24))
+    _time(out, _u32le(r + AT_FIRST_SEEN))
     _lit(out, b',"lastSeen":')
-    _time(out, _u32le(r + 28))
+    _time(out, _u32le(r + AT_LAST_SEEN))
     _lit(out, b',"totalSessions":')
-    _number(out, _u32le(r + 32))
+    _number(out, _u32le(r + AT_SESSIONS))
     _lit(out, b',"totalEvents":')
-    _number(out, _u32le(r + 36))
+    _number(out, _u32le(r + AT_EVENTS))
     _lit(out, b",")
-    _entry(out, fragments.severities, r[2], "severity")
+    _entry(out, fragments.severities, r[AT_SEVERITY], "severity")
     _lit(out, b'"protocols":[')
     p = r + RECORD_HEADER
     protocols = fragments.protocols
@@ -656,11 +686,11 @@ cdef int _listed(
     _counted(out, p, n_primitives, fragments.primitives, "primitive")
     p += COUNTED_BYTES * n_primitives
     _lit(out, b'],"reports":{"total":')
-    _number(out, _u32le(r + 40))
+    _number(out, _u32le(r + AT_REPORTS))
     _lit(out, b',"distinctReporters":')
-    _number(out, _u32le(r + 44))
+    _number(out, _u32le(r + AT_REPORTERS))
     _lit(out, b',"lastReportedAt":')
-    _time(out, _u32le(r + 48))
+    _time(out, _u32le(r + AT_LAST_REPORTED))
     _lit(out, b',"categories":{')
     categories = fragments.categories
     for i in range(n_categories):
@@ -707,11 +737,7 @@ def render_check(ip, ip16, record, ignore_whitelist, fragments):
     cdef Py_ssize_t n
     public = fragments.publics[_reason_name(_classify_v6(_load_be64(b), _load_be64(b + 8)))]
     cdef Out out
-    out.data = <char *>malloc(1024)
-    if out.data == NULL:
-        raise MemoryError()
-    out.size = 0
-    out.capacity = 1024
+    _start(&out, 1024)
     try:
         _lit(&out, b'{"ip":"')
         if _is_mapped(b) and ":" in ip:  # rare: print it as format_ip(6, ...) does
@@ -771,11 +797,7 @@ def render_compact(keys, values, countries, severities, ignore_whitelist):
     cdef Out out
     if len(values) != count:
         raise ValueError(f"{count} keys but {len(values)} values")
-    out.data = <char *>malloc(64 + 160 * count)
-    if out.data == NULL:
-        raise MemoryError()
-    out.size = 0
-    out.capacity = 64 + 160 * count
+    _start(&out, 64 + 160 * count)
     try:
         _lit(&out, b"[")
         for i in range(count):
@@ -797,32 +819,32 @@ def render_compact(keys, values, countries, severities, ignore_whitelist):
                 raise ValueError(f"the record is truncated ({PyBytes_GET_SIZE(value)} bytes)")
             r = <const uint8_t *>PyBytes_AS_STRING(value)
             _lit(&out, b'","found":true,"confidenceLevel":')
-            _number(&out, r[1] if ignore_whitelist else r[0])
+            _number(&out, r[AT_RAW_SCORE] if ignore_whitelist else r[AT_SCORE])
             _lit(&out, b',"countryCode":')
-            country = _u32le(r + 16)
+            country = _u32le(r + AT_COUNTRY)
             if country < <uint32_t>n_countries:
                 _piece(&out, countries[country])
             else:
                 _lit(&out, b"null")
-            asn = _u32le(r + 20)
+            asn = _u32le(r + AT_ASN)
             if asn:
                 _lit(&out, b',"asn":"')
                 _number(&out, asn)
                 _lit(&out, b'","lastSeen":')
             else:
                 _lit(&out, b',"asn":null,"lastSeen":')
-            last_seen = _u32le(r + 28)
+            last_seen = _u32le(r + AT_LAST_SEEN)
             if last_seen:
                 _number(&out, last_seen)
                 _lit(&out, b"000")  # epoch milliseconds
             else:
                 _lit(&out, b"null")
             _lit(&out, b',"totalSessions":')
-            _number(&out, _u32le(r + 32))
+            _number(&out, _u32le(r + AT_SESSIONS))
             _lit(&out, b',"maxSeverity":')
-            _entry(&out, severities, r[2], "severity")
+            _entry(&out, severities, r[AT_SEVERITY], "severity")
             _lit(&out, b',"reports":')
-            _number(&out, _u32le(r + 40))
+            _number(&out, _u32le(r + AT_REPORTS))
             _lit(&out, b"}")
         _lit(&out, b"]")
         return PyBytes_FromStringAndSize(out.data, out.size)
