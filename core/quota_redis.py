@@ -105,9 +105,9 @@ class RedisQuota:
         """
         if amount < 0 or limit < 0:
             raise ValueError("amount and limit must be >= 0")
-        period = int((self.clock() if now is None else now) // self.period)
+        period = self.current_period(now)
         granted, used = self._script(
-            keys=(f"{self.prefix}{period}:{owner}:{family}",),
+            keys=(self.key(owner, family, period),),
             args=(amount, limit, int(partial), (period + 1) * self.period, COUNT_MASK),
         )
         return int(granted), int(used), period
