@@ -11,8 +11,8 @@ connections verify the certificate against the system's CA store
 import http.client
 import ssl
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from sikker.core.urls import split_http_url
 from sikker.errors import ConfigError
 
 WRITE_MODES = ("forward", "reject")
@@ -35,16 +35,7 @@ class Primary:
             ConfigError: not an http(s) URL with a host, or it holds
                 credentials, a query or a fragment.
         """
-        try:
-            parts = urlsplit(url.strip())
-            port = parts.port
-        except ValueError as ex:
-            raise ConfigError(f"{setting}: {url[:200]!r} is not a URL: {ex}") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(
-                f"{setting}: {url[:200]!r} is not an http:// or https:// URL "
-                "with a host (e.g. http://10.0.0.5:8080)"
-            )
+        parts = split_http_url(url.strip(), setting, "http://10.0.0.5:8080")
         if parts.username is not None or parts.password is not None:
             raise ConfigError(
                 f"{setting}: the URL must not hold credentials; put the replica "
@@ -54,7 +45,8 @@ class Primary:
             raise ConfigError(f"{setting}: the URL must not have a query or fragment")
         default = 443 if parts.scheme == "https" else 80
         prefix = parts.path.rstrip("/")
-        return cls(parts.scheme, parts.hostname, port or default, prefix)
+        assert parts.hostname is not None  # split_http_url checked it
+        return cls(parts.scheme, parts.hostname, parts.port or default, prefix)
 
     @property
     def display(self) -> str:

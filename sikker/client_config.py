@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from sikker.core.urls import split_http_url
 from sikker.errors import ConfigError
 
 #: Seconds to wait for the server when nothing sets ``timeout``.
@@ -121,16 +121,9 @@ def _url(value: Any, source: str) -> str | None:
     if value is None:
         return None
     text = str(value).strip()
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as ex:
-        raise ConfigError(f"{source}: {text!r} is not a URL: {ex}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"{source}: {text!r} is not an http(s) URL such as "
-            "https://sikker.example.net or http://127.0.0.1:8080"
-        )
+    parts = split_http_url(
+        text, source, "https://sikker.example.net or http://127.0.0.1:8080"
+    )
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigError(
             f"{source}: {text!r}: give the server's base URL, without a query, "
