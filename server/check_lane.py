@@ -67,8 +67,10 @@ class CheckLane:
         try:
             accounts, quota = service.handles()
             principal = self.auth.cached(authorization[7:].strip(), accounts)
-            limit = None if principal is None else principal.plan.quotas.get(_FAMILY)
-            if principal is None or limit is None:
+            if principal is None:
+                return None
+            limit = principal.plan.quotas.get(_FAMILY)
+            if limit is None:
                 return None
             snapshot = self.store.current()
             body = check_json(snapshot, ip)
