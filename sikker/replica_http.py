@@ -21,9 +21,9 @@ from sikker.core.primary import Primary
 from sikker.errors import (
     ReplicaDigestError,
     ReplicaProtocolError,
-    ServerRefusedError,
     ServerUnreachableError,
 )
+from sikker.sync_http import refusal
 
 USER_AGENT = f"sikker-replica/{__version__}"
 CHUNK = 1 << 20
@@ -155,14 +155,5 @@ class PrimaryClient:
     @staticmethod
     def _check(answer: http.client.HTTPResponse, body: bytes) -> None:
         """Raise the primary's refusal for any status but 200."""
-        if answer.status == 200:
-            return
-        message, code = f"HTTP {answer.status}", None
-        try:
-            doc = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            doc = None
-        if isinstance(doc, dict) and isinstance(doc.get("error"), str):
-            message = f"{doc['error']} (HTTP {answer.status})"
-            code = doc.get("code") if isinstance(doc.get("code"), str) else None
-        raise ServerRefusedError(answer.status, message, code)
+        if answer.status != 200:
+            raise refusal(answer.status, body)

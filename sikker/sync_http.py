@@ -104,14 +104,22 @@ def checked(reply: Reply) -> Reply:
     """
     if reply.status in PROTOCOL_STATUSES:
         return reply
-    message, code = f"HTTP {reply.status}", None
+    raise refusal(reply.status, reply.body, reply.header("Retry-After"))
+
+
+def refusal(
+    status: int, body: bytes, retry_after: str | None = None
+) -> ServerRefusedError:
+    """Return the error of a refused request, with the server's own message
+    and code when its body is sikker's JSON error (and the wait of a 429)."""
+    message, code = f"HTTP {status}", None
     try:
-        doc = orjson.loads(reply.body)
+        doc = orjson.loads(body)
     except orjson.JSONDecodeError:
         doc = None
     if isinstance(doc, dict) and isinstance(doc.get("error"), str):
-        message = f"{doc['error']} (HTTP {reply.status})"
+        message = f"{doc['error']} (HTTP {status})"
         code = doc.get("code") if isinstance(doc.get("code"), str) else None
-    if reply.status == 429 and reply.header("Retry-After"):
-        message += f"; retry in {reply.header('Retry-After')} s"
-    raise ServerRefusedError(reply.status, message, code)
+    if status == 429 and retry_after:
+        message += f"; retry in {retry_after} s"
+    return ServerRefusedError(status, message, code)
